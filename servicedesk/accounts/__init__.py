@@ -1,0 +1,1 @@
+"""Who can do what: users, roles, groups, vendors, API tokens."""

@@ -1,0 +1,1 @@
+"""What tickets are about: services, categories, the impact x urgency priority matrix."""

@@ -1,0 +1,70 @@
+"""``flask sd ...`` commands (also ``servicedesk ...`` via the console script)."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from servicedesk.clock import utcnow
+from servicedesk.db import transaction
+from servicedesk.extensions import db
+
+
+@click.group("sd", help="Service desk administration.")
+def sd() -> None:
+    pass
+
+
+@sd.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the schema with the Alembic migrations, and seed the priority matrix."""
+    from flask_migrate import upgrade
+
+    from servicedesk.catalog.services import load_matrix, set_matrix
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    with transaction(db.session):
+        set_matrix(db.session, load_matrix(db.session))
+    click.echo("Database is up to date.")
+
+
+@sd.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True, default="Administrator")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an administrator account."""
+    from servicedesk.accounts.models import Role
+    from servicedesk.accounts.services import create_user
+    from servicedesk.errors import DomainError
+
+    try:
+        with transaction(db.session):
+            user = create_user(db.session, email=email, name=name, role=Role.admin,
+                               password=password, now=utcnow())
+    except DomainError as exc:
+        raise click.ClickException(exc.message)
+    click.echo(f"Admin {user.email} created.")
+
+
+@sd.command("seed-demo")
+@click.option("--tickets", default=300, show_default=True, help="How many tickets to generate.")
+@click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same data).")
+@with_appcontext
+def seed_demo(tickets: int, seed: int) -> None:
+    """Fill an empty database with the airport-drill demo desk."""
+    from servicedesk import demo
+
+    with transaction(db.session):
+        summary = demo.seed(db.session, now=utcnow(), tickets=tickets, seed=seed)
+    click.echo(summary)
+
+
+def main() -> None:
+    """Console script: the Flask CLI bound to this app."""
+    from servicedesk import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app())
+    cli.main()

@@ -1,0 +1,1 @@
+"""What happens when a clock runs late: escalation rules, vendor engagements, budgets."""

@@ -1,0 +1,1 @@
+"""The incident record and its lifecycle."""

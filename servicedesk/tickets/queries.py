@@ -1,0 +1,135 @@
+"""Read side of tickets: queues with filters, sorting, search and pagination."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Generic, Sequence, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from servicedesk.accounts.models import User
+from servicedesk.accounts.permissions import visible_tickets_clause
+from servicedesk.errors import ValidationError
+from servicedesk.tickets.models import OPEN_STATUSES, Status, Ticket, parse_number
+
+T = TypeVar("T")
+
+VIEWS = ("mine", "group", "unassigned", "open", "all")
+SORTS = {
+    "priority": (Ticket.priority.asc(), Ticket.created_at.asc(), Ticket.id.asc()),
+    "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
+    "oldest": (Ticket.created_at.asc(), Ticket.id.asc()),
+    "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
+}
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class QueueFilter:
+    view: str = "open"
+    statuses: list[Status] = field(default_factory=list)
+    priorities: list[int] = field(default_factory=list)
+    group_id: int | None = None
+    service_id: int | None = None
+    q: str = ""
+    sort: str = "priority"
+    page: int = 1
+    per_page: int = 25
+
+    def validate(self) -> QueueFilter:
+        if self.view not in VIEWS:
+            raise ValidationError(f"Unknown view {self.view!r}.", field="view")
+        if self.sort not in SORTS:
+            raise ValidationError(f"Unknown sort {self.sort!r}; use one of "
+                                  f"{', '.join(SORTS)}.", field="sort")
+        if self.page < 1:
+            raise ValidationError("Page starts at 1.", field="page")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise ValidationError(f"per_page is 1..{MAX_PER_PAGE}.", field="per_page")
+        if any(p not in (1, 2, 3, 4) for p in self.priorities):
+            raise ValidationError("Priority is 1..4.", field="priority")
+        if len(self.q) > 200:
+            raise ValidationError("Search text is too long (200 characters at most).", field="q")
+        return self
+
+
+@dataclass
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def _view_clause(user: User, view: str) -> sa.ColumnElement[bool]:
+    open_ = Ticket.status.in_(OPEN_STATUSES)
+    if view == "mine":
+        return sa.and_(open_, Ticket.assignee_id == user.id)
+    if view == "group":
+        group_ids = [g.id for g in user.groups]
+        return sa.and_(open_, Ticket.group_id.in_(group_ids))
+    if view == "unassigned":
+        return sa.and_(open_, Ticket.assignee_id.is_(None))
+    if view == "open":
+        return open_
+    return sa.true()
+
+
+def _search_clause(q: str) -> sa.ColumnElement[bool] | None:
+    q = q.strip()
+    if not q:
+        return None
+    number = parse_number(q)
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    text = sa.or_(Ticket.title.ilike(pattern, escape="\\"),
+                  Ticket.description.ilike(pattern, escape="\\"))
+    return sa.or_(Ticket.id == number, text) if number is not None else text
+
+
+def ticket_filter_clauses(user: User, f: QueueFilter) -> list[sa.ColumnElement[bool]]:
+    clauses = [visible_tickets_clause(user), _view_clause(user, f.view)]
+    if f.statuses:
+        clauses.append(Ticket.status.in_(f.statuses))
+    if f.priorities:
+        clauses.append(Ticket.priority.in_(f.priorities))
+    if f.group_id is not None:
+        clauses.append(Ticket.group_id == f.group_id)
+    if f.service_id is not None:
+        clauses.append(Ticket.service_id == f.service_id)
+    search = _search_clause(f.q)
+    if search is not None:
+        clauses.append(search)
+    return clauses
+
+
+def queue(session: Session, user: User, f: QueueFilter) -> Page[Ticket]:
+    """One page of the tickets ``user`` may see, filtered and sorted; total counted in SQL."""
+    f.validate()
+    clauses = ticket_filter_clauses(user, f)
+    total = session.scalar(sa.select(sa.func.count(Ticket.id)).where(*clauses)) or 0
+    stmt = (sa.select(Ticket).where(*clauses).order_by(*SORTS[f.sort])
+            .options(joinedload(Ticket.requester), joinedload(Ticket.assignee),
+                     joinedload(Ticket.group), joinedload(Ticket.service))
+            .limit(f.per_page).offset((f.page - 1) * f.per_page))
+    return Page(items=list(session.scalars(stmt).unique()), total=total, page=f.page,
+                per_page=f.per_page)
+
+
+def requester_tickets(session: Session, user: User, *, page: int = 1,
+                      per_page: int = 25) -> Page[Ticket]:
+    """A requester's own tickets, newest first (the portal list)."""
+    return queue(session, user, QueueFilter(view="all", sort="newest", page=page,
+                                            per_page=per_page))

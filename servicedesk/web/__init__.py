@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP glue: auth decorators, the API parent blueprint, templating helpers."""

@@ -1,0 +1,40 @@
+"""Jinja filters and globals: times in the viewer's zone, badges, labels."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from servicedesk.tickets.priority import priority_label
+
+PRIORITY_CLASSES = {1: "danger", 2: "warning", 3: "info", 4: "secondary"}
+STATUS_CLASSES = {
+    "new": "primary", "assigned": "info", "in_progress": "warning",
+    "pending_customer": "secondary", "pending_vendor": "secondary", "resolved": "success",
+    "closed": "dark", "cancelled": "light",
+}
+
+
+def viewer_zone() -> ZoneInfo:
+    name = getattr(current_user, "timezone", None) or current_app.config["DISPLAY_TIMEZONE"]
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def format_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An aware UTC instant shown in the viewer's time zone, with the zone's abbreviation."""
+    if value is None:
+        return "—"
+    local = value.astimezone(viewer_zone())
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["dt"] = format_dt
+    app.jinja_env.filters["plabel"] = priority_label
+    app.jinja_env.globals.update(PRIORITY_CLASSES=PRIORITY_CLASSES,
+                                 STATUS_CLASSES=STATUS_CLASSES)
