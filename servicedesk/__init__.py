@@ -61,12 +61,12 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from servicedesk.accounts import api as accounts_api, views as accounts_views
-    from servicedesk.catalog import views as catalog_views
+    from servicedesk.catalog import api as catalog_api, views as catalog_views
     from servicedesk.tickets import api as tickets_api, portal, views as tickets_views
-    from servicedesk.web import health
+    from servicedesk.web import health, openapi
 
     for module in (health, accounts_views, catalog_views, tickets_views, portal,
-                   accounts_api, tickets_api):
+                   accounts_api, catalog_api, tickets_api, openapi):
         app.register_blueprint(module.bp)
 
 
