@@ -6,6 +6,7 @@ page or envelope without a traceback.
 from __future__ import annotations
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 
@@ -80,6 +81,12 @@ def register_error_handlers(app: Flask) -> None:
                                    message=exc.message), exc.status
         flash(exc.message, "danger")
         return redirect(request.referrer or request.path), 303
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):
+        # Two writers raced past the version check: the loser gets a 409, nothing is saved.
+        return _domain_error(Conflict("Someone else changed this record at the same moment; "
+                                      "reload it and try again. Nothing was saved."))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
