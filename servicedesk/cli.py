@@ -62,6 +62,37 @@ def seed_demo(tickets: int, seed: int) -> None:
     click.echo(summary)
 
 
+@sd.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every job once and exit (cron-style).")
+@with_appcontext
+def scheduler(once: bool) -> None:
+    """Run the SLA sweep and the e-mail sender in this process (one per deployment is enough;
+    more are safe)."""
+    from servicedesk.scheduler import JOB_DEFINITIONS, build_scheduler
+
+    app = current_app._get_current_object()
+    if once:
+        for job in JOB_DEFINITIONS:
+            click.echo(f"{job.id}: {job.func(app)}")
+        return
+    click.echo("Scheduler running; Ctrl+C to stop.")
+    try:
+        build_scheduler(app).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@sd.command("seed-sla")
+@with_appcontext
+def seed_sla() -> None:
+    """Create the 24x7 and business-hours calendars and default P1-P4 policies if missing."""
+    from servicedesk.sla.defaults import seed_defaults
+
+    with transaction(db.session):
+        made = seed_defaults(db.session, timezone=current_app.config["DISPLAY_TIMEZONE"])
+    click.echo(f"{len(made)} default SLA policies created.")
+
+
 def main() -> None:
     """Console script: the Flask CLI bound to this app."""
     from servicedesk import create_app

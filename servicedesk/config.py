@@ -66,6 +66,9 @@ class Config:
     SMTP_PASSWORD = _env("SMTP_PASSWORD")
     MAIL_FROM = _env("MAIL_FROM", "servicedesk@localhost")
     SCHEDULER_INTERVAL_SECONDS = int(_env("SCHEDULER_INTERVAL_SECONDS", "30"))
+    EMAIL_INTERVAL_SECONDS = int(_env("EMAIL_INTERVAL_SECONDS", "30"))
+    #: The UI warns when the scheduler's heartbeat is older than this.
+    SCHEDULER_STALE_SECONDS = int(_env("SCHEDULER_STALE_SECONDS", "180"))
     DISPLAY_TIMEZONE = _env("DISPLAY_TIMEZONE", "UTC")
 
     def __init__(self) -> None:

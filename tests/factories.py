@@ -13,6 +13,8 @@ from servicedesk.accounts import services as accounts
 from servicedesk.accounts.models import Role
 from servicedesk.catalog import services as catalog
 from servicedesk.escalation.models import EngagementState, VendorEngagement
+from servicedesk.sla.defaults import DEFAULT_RULES, ensure_builtin_calendar
+from servicedesk.sla.models import Calendar, EscalationRule, SLAPolicy
 from servicedesk.tickets import services as tickets
 from servicedesk.tickets.models import Channel
 
@@ -93,3 +95,33 @@ class Factories:
         self.session.add(engagement)
         self.session.flush()
         return engagement
+
+    def calendar(self, name: str | None = None, *, timezone: str = "Europe/Berlin",
+                 weekly: dict | None = None, holidays=()):
+        from servicedesk.sla.models import Holiday
+
+        cal = Calendar(name=name or f"Calendar {next(_seq)}", timezone=timezone,
+                       weekly=weekly or {d: ["09:00-17:00"]
+                                         for d in ("mon", "tue", "wed", "thu", "fri")},
+                       is_builtin=False, holidays=[Holiday(day=d) for d in holidays])
+        self.session.add(cal)
+        self.session.flush()
+        return cal
+
+    def always_calendar(self):
+        return ensure_builtin_calendar(self.session)
+
+    def policy(self, *, priority: int | None = None, response_minutes: int = 60,
+               resolution_minutes: int = 480, calendar=None, service=None, category=None,
+               pause_statuses=("pending_customer",), thresholds=(50, 75), rules=DEFAULT_RULES,
+               name: str | None = None):
+        policy = SLAPolicy(name=name or f"Policy {next(_seq)}", priority=priority,
+                           response_minutes=response_minutes,
+                           resolution_minutes=resolution_minutes,
+                           calendar=calendar or self.always_calendar(), service=service,
+                           category=category, pause_statuses=list(pause_statuses),
+                           warning_thresholds=list(thresholds), is_active=True)
+        policy.rules = [EscalationRule(clock_kind=k, threshold=t, action=a) for k, t, a in rules]
+        self.session.add(policy)
+        self.session.flush()
+        return policy

@@ -126,6 +126,8 @@ class Vendor(db.Model):
     #: Contracted response and fix targets, in minutes of the vendor's business time.
     ola_response_minutes: Mapped[int] = mapped_column(sa.Integer, default=60)
     ola_fix_minutes: Mapped[int] = mapped_column(sa.Integer, default=480)
+    #: Business calendar the OLA counts in (None: the built-in 24x7 calendar).
+    calendar_id: Mapped[int | None] = mapped_column(sa.ForeignKey("calendars.id"))
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
 
     users: Mapped[list[User]] = relationship(back_populates="vendor")

@@ -120,6 +120,7 @@ class Ticket(db.Model):
                                                        foreign_keys=[duplicate_of_id])
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket",
                                                      order_by="TicketEvent.id")
+    clocks = relationship("SLAClock", back_populates="ticket", order_by="SLAClock.id")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

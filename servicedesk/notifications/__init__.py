@@ -1,0 +1,1 @@
+"""In-app notices (the bell) and outgoing e-mail through an outbox."""
