@@ -1,0 +1,155 @@
+import re
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from servicedesk import demo
+from servicedesk.accounts.models import Group, Role, User, Vendor
+from servicedesk.accounts.permissions import visible_tickets_clause
+from servicedesk.accounts.services import authenticate
+from servicedesk.catalog.models import Service
+from servicedesk.errors import Conflict, ValidationError
+from servicedesk.escalation.models import EngagementState, VendorEngagement
+from servicedesk.tickets.models import (
+    EventKind, ResolutionCode, Status, Ticket, TicketEvent,
+)
+
+N = 60
+
+
+@pytest.fixture
+def seeded(db, clock):
+    return demo.seed(db, now=clock.now(), tickets=N)
+
+
+def test_seed_builds_the_drill_desk_with_working_logins(db, seeded):
+    statuses = Counter(db.scalars(sa.select(Ticket.status)))
+    assert set(statuses) == set(Status) and sum(statuses.values()) == N
+    assert f"{N} tickets" in seeded
+    for status in Status:
+        assert f"{status.label} {statuses[status]}" in seeded
+    assert set(db.scalars(sa.select(User.role))) == set(Role)
+    requesters = db.scalar(sa.select(sa.func.count(User.id)).where(User.role == Role.requester))
+    assert requesters >= 40
+
+    groups = db.scalars(sa.select(Group).order_by(Group.tier, Group.name)).all()
+    assert [g.tier for g in groups] == [1, 2, 2, 2]
+    for group in groups:
+        assert group.dispatcher is not None and group.dispatcher in group.members
+        assert group.manager is not None and group.manager.role is Role.manager
+    services = db.scalars(sa.select(Service)).all()
+    assert len(services) >= 20
+    assert all(s.expert_group is not None and s.expert_group.tier == 2 for s in services)
+    assert {s.criticality for s in services} == {1, 2, 3}
+    assert all(any(f"Terminal {n}" in s.name for s in services) for n in range(1, 5))
+    vendors = db.scalars(sa.select(Vendor).order_by(Vendor.name)).all()
+    assert [(v.name, v.cost_model) for v in vendors] == [
+        ("Nordic Radar Systems", "hourly"), ("SkyTech Field Services", "fixed")]
+    assert all(v.users for v in vendors)
+
+    # The printed logins work with the printed password (one check per role: scrypt is slow,
+    # and every demo account shares the one hash).
+    password = re.search(r"password for all: (\S+)\)", seeded).group(1)
+    listed = re.findall(r"^  (\S+@\S+)\s+(\w+)\s", seeded, flags=re.MULTILINE)
+    assert {role for _, role in listed} == {r.value for r in Role}
+    checked: dict[str, str] = {}
+    for email, role in listed:
+        user = db.scalar(sa.select(User).where(User.email == email))
+        assert user is not None and user.role.value == role, email
+        if role not in checked:
+            assert authenticate(db, email, password) is user, email
+            checked[role] = user.password_hash
+        assert user.password_hash == checked[role], email
+    assert authenticate(db, listed[0][0], password + "x") is None
+
+
+def test_history_is_coherent_and_tells_the_drill_stories(db, seeded, clock):
+    now = clock.now()
+    rows = db.execute(sa.select(Ticket.id, Ticket.created_at).order_by(Ticket.id)).all()
+    created = [c for _, c in rows]
+    assert created == sorted(created), "ticket numbers follow creation time"
+    assert now - created[0] > demo.HISTORY * 0.8 and created[-1] < now
+
+    by_ticket: dict[int, list[TicketEvent]] = {}
+    for event in db.scalars(sa.select(TicketEvent).order_by(TicketEvent.id)):
+        by_ticket.setdefault(event.ticket_id, []).append(event)
+    tickets = {t.id: t for t in db.scalars(sa.select(Ticket))}
+    for ticket_id, events in by_ticket.items():
+        ticket = tickets[ticket_id]
+        times = [e.created_at for e in events]
+        assert times == sorted(times), ticket.number
+        assert times[0] == ticket.created_at and events[0].kind is EventKind.created
+        assert times[-1] <= now
+        assert ticket.updated_at <= now
+    for ticket in tickets.values():
+        if ticket.status in (Status.resolved, Status.closed):
+            assert ticket.resolution_code is not None and ticket.resolution_notes
+            assert ticket.created_at <= ticket.resolved_at <= now
+        if ticket.status is Status.closed:
+            assert ticket.resolved_at <= ticket.closed_at <= now
+        if ticket.status in (Status.in_progress, Status.pending_customer):
+            assert ticket.responded_at is not None
+        if ticket.assignee is not None:
+            assert ticket.assignee in ticket.group.members
+    kinds = Counter((e.kind, e.is_public) for events in by_ticket.values() for e in events)
+    assert kinds[(EventKind.comment, True)] and kinds[(EventKind.comment, False)]
+
+    # The stories: two major incidents with children, duplicates, overrides, vendor work.
+    parents = db.scalars(sa.select(Ticket).where(
+        Ticket.id.in_(sa.select(Ticket.parent_id).where(Ticket.parent_id.is_not(None))))).all()
+    assert len(parents) == 2
+    for parent in parents:
+        children = db.scalars(sa.select(Ticket).where(Ticket.parent_id == parent.id)).all()
+        assert parent.priority == 1 and len(children) >= 3
+        if parent.status is Status.closed:
+            assert all(c.status is Status.closed for c in children)
+        else:
+            assert parent.is_open and all(c.is_open for c in children)
+
+    duplicates = db.scalars(sa.select(Ticket).where(Ticket.duplicate_of_id.is_not(None))).all()
+    assert len(duplicates) == 2
+    assert all(d.resolution_code is ResolutionCode.duplicate for d in duplicates)
+
+    overrides = db.scalars(sa.select(Ticket).where(
+        Ticket.priority_override_reason.is_not(None))).all()
+    assert len(overrides) >= 3
+    assert db.scalar(sa.select(sa.func.count(Ticket.id)).where(
+        Ticket.is_first_contact_resolution)) > 0
+    assert len({t.channel for t in db.scalars(sa.select(Ticket))}) == 5
+
+    # Every ticket waiting on a vendor has an approved or engaged engagement, and the vendor's
+    # users see exactly their own engaged tickets.
+    waiting = db.scalars(sa.select(Ticket).where(Ticket.status == Status.pending_vendor)).all()
+    for ticket in waiting:
+        states = db.scalars(sa.select(VendorEngagement.state)
+                            .where(VendorEngagement.ticket_id == ticket.id)).all()
+        assert set(states) & {EngagementState.approved, EngagementState.engaged}, ticket.number
+    for vendor in db.scalars(sa.select(Vendor)):
+        user = vendor.users[0]
+        seen = set(db.scalars(sa.select(Ticket.id).where(visible_tickets_clause(user))))
+        engaged = set(db.scalars(sa.select(VendorEngagement.ticket_id)
+                                 .where(VendorEngagement.vendor_id == vendor.id)))
+        assert seen == engaged and seen
+
+
+def test_seeding_twice_or_into_real_data_refuses(db, clock, make):
+    make.agent()
+    before = db.scalar(sa.select(sa.func.count(User.id)))
+    with pytest.raises(Conflict, match="already has users"):
+        demo.seed(db, now=clock.now(), tickets=N)
+    assert db.scalar(sa.select(sa.func.count(User.id))) == before
+    assert db.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+
+
+def test_seeding_twice_refuses(db, seeded, clock):
+    with pytest.raises(Conflict):
+        demo.seed(db, now=clock.now(), tickets=N)
+    assert db.scalar(sa.select(sa.func.count(Ticket.id))) == N
+
+
+def test_too_few_tickets_is_refused_before_writing(db, clock):
+    with pytest.raises(ValidationError) as err:
+        demo.seed(db, now=clock.now(), tickets=demo.MIN_TICKETS - 1)
+    assert "tickets" in err.value.fields
+    assert db.scalar(sa.select(sa.func.count(User.id))) == 0
