@@ -31,6 +31,8 @@ class VendorRef(OutModel):
 
 
 class MeOut(OutModel):
+    """The signed-in user (or the token's owner)."""
+
     id: int
     email: str
     name: str
@@ -48,6 +50,8 @@ class TokenIn(ApiModel):
 
 
 class TokenOut(OutModel):
+    """An API token, without its secret."""
+
     id: int
     name: str
     prefix: str
@@ -58,12 +62,16 @@ class TokenOut(OutModel):
 
 
 class TokenCreated(OutModel):
+    """A new API token and its secret, shown this once."""
+
     token: TokenOut
     secret: str
     """The bearer secret: shown this once, never stored (only its hash is)."""
 
 
 class TokenList(OutModel):
+    """The caller's API tokens, newest first."""
+
     items: list[TokenOut]
 
 
@@ -76,6 +84,8 @@ class UsersQuery(ApiModel):
 
 
 class UserOut(OutModel):
+    """A user as staff see them in the caller lookup."""
+
     id: int
     name: str
     email: str
@@ -84,6 +94,8 @@ class UserOut(OutModel):
 
 
 class UserPage(OutModel):
+    """One page of users."""
+
     items: list[UserOut]
     page: int
     per_page: int

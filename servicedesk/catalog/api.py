@@ -27,6 +27,8 @@ bp = api_blueprint("catalog_api", __name__)
 # --- shapes ----------------------------------------------------------------------------------
 
 class ServiceOut(OutModel):
+    """Something a fault can affect."""
+
     id: int
     name: str
     description: str
@@ -37,6 +39,8 @@ class ServiceOut(OutModel):
 
 
 class ServiceList(OutModel):
+    """Active services by name."""
+
     items: list[ServiceOut]
 
 
@@ -46,10 +50,14 @@ class CategoryOut(OutModel):
 
 
 class CategoryList(OutModel):
+    """Active categories by name."""
+
     items: list[CategoryOut]
 
 
 class GroupOut(OutModel):
+    """An assignment group: the desk (tier 1), an expert team (2) or a vendor queue (3)."""
+
     id: int
     name: str
     description: str
@@ -64,10 +72,14 @@ class GroupOut(OutModel):
 
 
 class GroupList(OutModel):
+    """Assignment groups by tier and name."""
+
     items: list[GroupOut]
 
 
 class MatrixCell(ApiModel):
+    """One cell of the matrix: (impact, urgency) -> priority."""
+
     impact: Annotated[int, pydantic.Field(strict=True, ge=1, le=3)]
     """1 (widespread) .. 3 (one person)."""
     urgency: Annotated[int, pydantic.Field(strict=True, ge=1, le=3)]
@@ -89,6 +101,8 @@ class MatrixIn(ApiModel):
 
 
 class MatrixOut(OutModel):
+    """The priority matrix, all nine cells."""
+
     cells: list[MatrixCell]
 
 

@@ -175,6 +175,8 @@ class TicketRef(OutModel):
 
 
 class Resolution(OutModel):
+    """How the ticket was resolved."""
+
     code: ResolutionCode
     notes: str | None
     resolved_at: datetime | None
@@ -190,6 +192,8 @@ class TicketFlags(OutModel):
 
 
 class TicketOut(OutModel):
+    """A ticket as the caller may see it."""
+
     id: int
     number: str
     title: str
@@ -225,6 +229,8 @@ class TicketOut(OutModel):
 
 
 class EventOut(OutModel):
+    """One entry of a ticket's history (a change, comment, escalation or SLA event)."""
+
     id: int
     kind: EventKind
     field: str | None
@@ -238,11 +244,15 @@ class EventOut(OutModel):
 
 
 class TicketDetail(TicketOut):
+    """A ticket with the history the caller may see."""
+
     events: list[EventOut]
     """History the caller may see (public events only for requesters and vendors)."""
 
 
 class TicketPage(OutModel):
+    """One page of tickets."""
+
     items: list[TicketOut]
     page: int
     per_page: int
@@ -251,6 +261,8 @@ class TicketPage(OutModel):
 
 
 class EventList(OutModel):
+    """A ticket's history the caller may see, oldest first."""
+
     items: list[EventOut]
 
 

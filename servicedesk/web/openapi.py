@@ -109,8 +109,8 @@ def build_document(app: Flask) -> dict:
         if op.body is not None:
             entry["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": refs[op.body]}}}
-        success: dict[str, Any] = {"description": op.response_description or (
-            op.response.__name__ if op.response is not None else "OK")}
+        success: dict[str, Any] = {"description": op.response_description or _first_line(
+            op.response.__doc__ if op.response is not None else None) or "Success"}
         if op.response is not None:
             success["content"] = {"application/json": {"schema": refs[op.response]}}
         entry["responses"] = {str(op.status): success}
@@ -150,6 +150,10 @@ def build_document(app: Flask) -> dict:
             },
         },
     }
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().split("\n", 1)[0]
 
 
 def _query_parameters(model: type[pydantic.BaseModel], schemas: dict) -> list[dict]:
@@ -247,7 +251,7 @@ def _ref_name(content: dict | None) -> str | None:
 
 
 def endpoint_table(doc: dict) -> list[dict]:
-    """The document's operations flattened for the template, grouped order kept."""
+    """The document's operations flattened for the template: by tag, then path and method."""
     schemas = doc["components"]["schemas"]
     rows = []
     for path, methods in doc["paths"].items():
@@ -268,7 +272,11 @@ def endpoint_table(doc: dict) -> list[dict]:
                 "body": body, "body_fields": schema_fields(body, schemas) if body else [],
                 "responses": responses,
             })
-    return rows
+    tags = [t["name"] for t in doc.get("tags", [])]
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return sorted(rows, key=lambda r: (tags.index(r["tag"]) if r["tag"] in tags else len(tags),
+                                       r["path"], methods.index(r["method"])
+                                       if r["method"] in methods else len(methods)))
 
 
 @bp.get("/api/docs")
@@ -279,7 +287,7 @@ def docs():
     objects = [{"name": name, "description": schema.get("description", ""),
                 "fields": schema_fields(name, schemas)}
                for name, schema in sorted(schemas.items()) if "properties" in schema]
-    enums = [{"name": name, "values": schema["enum"]}
+    enums = [{"name": name, "members": schema["enum"]}
              for name, schema in sorted(schemas.items()) if "enum" in schema]
     return render_template("api/docs.html", doc=doc, endpoints=endpoint_table(doc),
                            objects=objects, enums=enums)
