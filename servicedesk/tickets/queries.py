@@ -133,3 +133,53 @@ def requester_tickets(session: Session, user: User, *, page: int = 1,
     """A requester's own tickets, newest first (the portal list)."""
     return queue(session, user, QueueFilter(view="all", sort="newest", page=page,
                                             per_page=per_page))
+
+
+# --- read helpers for the web UI (intake form, ticket page) --------------------------------
+
+def find_callers(session: Session, text: str, *, limit: int = 10) -> list[User]:
+    """Active users whose e-mail, name or phone contains ``text`` (the intake caller lookup)."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stmt = (sa.select(User)
+            .where(User.is_active_account,
+                   sa.or_(User.email.ilike(pattern, escape="\\"),
+                          User.name.ilike(pattern, escape="\\"),
+                          User.phone.ilike(pattern, escape="\\")))
+            .order_by(User.name, User.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def children_of(session: Session, ticket: Ticket) -> list[Ticket]:
+    """Tickets linked to ``ticket`` as their parent (major incident), oldest first."""
+    return list(session.scalars(sa.select(Ticket).where(Ticket.parent_id == ticket.id)
+                                .order_by(Ticket.id)))
+
+
+def duplicates_of(session: Session, ticket: Ticket) -> list[Ticket]:
+    """Tickets marked as duplicates of ``ticket``, oldest first."""
+    return list(session.scalars(sa.select(Ticket).where(Ticket.duplicate_of_id == ticket.id)
+                                .order_by(Ticket.id)))
+
+
+def assignable_groups(session: Session) -> list:
+    """Every assignment group, by tier then name, members loaded."""
+    from sqlalchemy.orm import selectinload
+
+    from servicedesk.accounts.models import Group
+
+    return list(session.scalars(sa.select(Group).options(selectinload(Group.members))
+                                .order_by(Group.tier, Group.name)))
+
+
+def staff_users(session: Session) -> list[User]:
+    """Active staff who can be assigned tickets, by name."""
+    from sqlalchemy.orm import selectinload
+
+    from servicedesk.accounts.models import STAFF_ROLES
+
+    return list(session.scalars(sa.select(User).where(User.is_active_account,
+                                                      User.role.in_(STAFF_ROLES))
+                                .options(selectinload(User.groups)).order_by(User.name)))
