@@ -1,0 +1,748 @@
+"""Queries, filters, ranking, snippets and typo-tolerant suggestions over the article index.
+
+Ranking
+=======
+Text relevance first: Whoosh's BM25F scores the query against the boosted text fields
+(``kb.schema.FIELD_BOOSTS``: title > symptoms > keywords > resolution > body > cause). That
+*text score* is then multiplied by a bounded *usefulness* factor::
+
+    age_days    = (now - last_used_at) / 1 day              (never used: recent_uses = 0)
+    recent_uses = uses * 0.5 ** (age_days / USE_HALF_LIFE_DAYS)
+    use_signal  = min(1, log1p(recent_uses) / log1p(USE_SATURATION))        in [0, 1]
+    vote_signal = (helpful - unhelpful) / (helpful + unhelpful + 2)          in (-1, 1)
+    usefulness  = 1 + W_USE * use_signal + W_VOTE * vote_signal             in (0.9, 1.35]
+    final       = text_score * usefulness
+
+with ``W_USE = 0.25``, ``W_VOTE = 0.10``, ``USE_HALF_LIFE_DAYS = 30``, ``USE_SATURATION = 50``.
+``uses`` should count uses in a recent window (the application passes uses of the last
+``RECENT_USE_WINDOW_DAYS``); the half-life on ``last_used_at`` then fades articles nobody
+reaches for any more, so what is asked *now* rises ("seasonal re-ordering"). ``now`` is always
+passed in by the caller; kb never reads the clock.
+
+Usefulness never beats clearly better text relevance: the factor lies in
+``(MIN_BOOST, MAX_BOOST] = (0.9, 1.35]``, so an article whose text score is more than
+``DOMINANCE_RATIO = 1.5`` times another's always ranks above it, whatever their usage and
+votes. Usefulness re-orders articles of comparable relevance. Ties go to the higher text score,
+then the lower id.
+
+The ranking is exact, not a re-ranking of an arbitrary top N: candidates are taken in text
+order until the last one's text score times MAX_BOOST cannot reach the page being served
+(the candidate pool grows fourfold until it does, up to ``MAX_CANDIDATES``).
+
+Queries
+=======
+``search`` accepts Whoosh syntax (``"phrases"``, ``AND``/``OR``/``NOT``, ``(groups)``,
+``title:``/``tags:``/``services:`` prefixes); words are ANDed. Input is cleaned first (control
+characters dropped, NFKC, at most ``MAX_QUERY_LENGTH`` characters) and Chinese runs are cut
+into words so each word may match in a different field. Anything the parser rejects is retried
+as plain words; a query of only stop words or syntax finds nothing. Never raises on user text.
+When the AND query finds nothing: misspelt words are corrected from the index's vocabulary
+(``corrected_query`` says so), then the words are ORed (``relaxed``). Synonyms
+(``kb.synonyms``) are expanded at query time.
+
+``suggest`` takes the free text of the intake form (title + description), keeps its
+``SUGGEST_MAX_TERMS`` rarest known terms (after correcting misspellings), ORs them and ranks the
+same way, preferring the ticket's services when given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from whoosh import qparser
+from whoosh.matching import DisjunctionMaxMatcher, RequireMatcher
+from whoosh.query import (
+    And,
+    AndMaybe,
+    AndNot,
+    DisjunctionMax,
+    NullQuery,
+    Or,
+    Query,
+    Require,
+    Term,
+)
+from whoosh.support.levenshtein import damerau_levenshtein
+
+from kb.analyzers import (
+    CHINESE_STOP_WORDS,
+    STOP_WORDS_ALL,
+    iter_terms,
+    jieba_tokenizer,
+    stem,
+)
+from kb.schema import FIELD_BOOSTS, QUERY_SCHEMA, SNIPPET_FIELDS, TEXT_FIELDS, normalise_label
+from kb.synonyms import SYNONYM_BOOST, synonym_map
+
+# -- limits ------------------------------------------------------------------------------------
+
+#: Longest search query kept (characters, after cleaning); the rest is dropped.
+MAX_QUERY_LENGTH = 256
+#: Longest intake text ``suggest`` looks at.
+MAX_SUGGEST_LENGTH = 2000
+#: At most this many distinct terms of the intake text are searched.
+SUGGEST_MAX_TERMS = 12
+MAX_LIMIT = 100
+#: Deepest result served: page * limit beyond this returns no hits (total is still given).
+MAX_RESULT_WINDOW = 1000
+MAX_CANDIDATES = 4000
+
+# -- ranking -----------------------------------------------------------------------------------
+
+W_USE = 0.25
+W_VOTE = 0.10
+USE_HALF_LIFE_DAYS = 30.0
+USE_SATURATION = 50
+RECENT_USE_WINDOW_DAYS = 90
+MAX_BOOST = 1 + W_USE + W_VOTE
+MIN_BOOST = 1 - W_VOTE
+DOMINANCE_RATIO = MAX_BOOST / MIN_BOOST
+
+# -- snippets ----------------------------------------------------------------------------------
+
+SNIPPET_CHARS = 200
+ELLIPSIS = "\u2026"
+
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+    "\ud800-\udfff\ufff0-\uffff]"
+)
+_SPACE_RE = re.compile(r"\s+")
+_CJK_RUN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_CHAR_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Plain alphabetic words, not field prefixes ("title:") -- the candidates for spelling fixes.
+_ALPHA_WORD_RE = re.compile(r"(?<![\w:.\-'])[A-Za-z]{3,}(?![\w:.\-'])")
+_SYNTAX_RE = re.compile(r"[\"'()\[\]{}^~*?:\\+!<>=]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b")
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
+
+
+class _RequireMatcher(RequireMatcher):
+    # whoosh-reloaded 2.7.5 calls _find_next() after skipping blocks even when both sides
+    # already sit on the same document, which trips an assertion in IntersectionMatcher.
+    def skip_to_quality(self, minquality):
+        skipped = self.a.skip_to_quality(minquality)
+        a, b = self.a, self.b
+        if a.is_active() and b.is_active() and a.id() != b.id():
+            self.child._find_next()
+        return skipped
+
+
+class _Require(Require):
+    """``Require`` (filter without scoring) with the block-skipping fix above."""
+
+    matcherclass = _RequireMatcher
+
+
+class _DisMaxMatcher(DisjunctionMaxMatcher):
+    # whoosh-reloaded 2.7.5 scores a document with the max of *both* sides even when only one
+    # side is on that document; score only the side(s) actually matching it.
+    def score(self):
+        a, b = self.a, self.b
+        if not a.is_active():
+            return b.score()
+        if not b.is_active():
+            return a.score()
+        a_id, b_id = a.id(), b.id()
+        if a_id < b_id:
+            return a.score()
+        if b_id < a_id:
+            return b.score()
+        return max(a.score(), b.score())
+
+
+class _DisjunctionMax(DisjunctionMax):
+    """``DisjunctionMax`` (best alternative's score, not their sum) with the fix above."""
+
+    def _matcher(self, subs, searcher, context):
+        reader = searcher.reader()
+        return self._tree_matcher(
+            subs,
+            _DisMaxMatcher,
+            searcher,
+            context,
+            lambda q: q.estimate_size(reader),
+            tiebreak=self.tiebreak,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    """One ranked article. ``*_html`` strings are HTML-escaped except for ``<mark>`` tags."""
+
+    id: int
+    score: float
+    text_score: float
+    title: str
+    title_html: str
+    snippet_html: str
+    snippet_field: str | None
+    language: str
+    status: str
+    audience: str
+    is_known_error: bool
+    tags: tuple[str, ...]
+    services: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResults:
+    """A page of hits. ``total`` counts every match; ``corrected_query`` is set when the
+    results are for a spelling-corrected query, ``relaxed`` when words were ORed."""
+
+    hits: list[Hit]
+    total: int
+    page: int
+    limit: int
+    query: str
+    corrected_query: str | None = None
+    relaxed: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(min(self.total, MAX_RESULT_WINDOW) / self.limit))
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """Restrictions every hit must meet. ``None`` means "any"; an empty set matches nothing."""
+
+    audience: frozenset[str] | None = None
+    statuses: frozenset[str] | None = None
+    services: frozenset[str] | None = None
+    languages: frozenset[str] | None = None
+    known_errors_only: bool = False
+    exclude_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        audience: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+        services: Iterable[str] | None = None,
+        languages: Iterable[str] | None = None,
+        known_errors_only: bool = False,
+        exclude_ids: Iterable[int] = (),
+    ) -> Filters:
+        def norm(values, name):
+            if values is None:
+                return None
+            if isinstance(values, str):
+                raise TypeError(f"{name} must be a collection of strings, not a string")
+            return frozenset(normalise_label(str(v)) for v in values)
+
+        return cls(
+            audience=norm(audience, "audience"),
+            statuses=norm(statuses, "statuses"),
+            services=norm(services, "services"),
+            languages=norm(languages, "languages"),
+            known_errors_only=bool(known_errors_only),
+            exclude_ids=frozenset(int(i) for i in exclude_ids),
+        )
+
+    @property
+    def impossible(self) -> bool:
+        return any(
+            s is not None and not s
+            for s in (self.audience, self.statuses, self.services, self.languages)
+        )
+
+    def apply(self, q: Query) -> Query:
+        required = []
+        for fieldname, values in (
+            ("audience", self.audience),
+            ("status", self.statuses),
+            ("services", self.services),
+            ("language", self.languages),
+        ):
+            if values is not None:
+                terms = [Term(fieldname, v) for v in sorted(values)]
+                required.append(terms[0] if len(terms) == 1 else Or(terms))
+        if self.known_errors_only:
+            required.append(Term("is_known_error", True))
+        if required:
+            q = _Require(q, required[0] if len(required) == 1 else And(required))
+        if self.exclude_ids:
+            q = AndNot(q, Or([Term("id", str(i)) for i in sorted(self.exclude_ids)]))
+        return q
+
+
+# -- cleaning and parsing ----------------------------------------------------------------------
+
+
+def clean_query(text: object, max_length: int = MAX_QUERY_LENGTH) -> str:
+    """Normalise user text: NFKC, no control characters, single spaces, at most max_length."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        text = str(text)
+    text = text[: max_length * 4]
+    text = _CONTROL_RE.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _SPACE_RE.sub(" ", text).strip()
+    if len(text) > max_length:
+        cut = text[:max_length]
+        # Do not leave half a word behind.
+        if text[max_length].isalnum() and " " in cut:
+            cut = cut.rsplit(" ", 1)[0]
+        text = cut.strip()
+    return text
+
+
+def _segment_chinese(text: str) -> str:
+    """Put spaces between Chinese words so each can match a different field."""
+    tokenizer = jieba_tokenizer()
+
+    def split(match):
+        return " " + " ".join(tokenizer.cut(match.group(), HMM=True)) + " "
+
+    return _SPACE_RE.sub(" ", _CJK_RUN_RE.sub(split, text)).strip()
+
+
+def _make_parser(group) -> qparser.MultifieldParser:
+    parser = qparser.MultifieldParser(
+        list(TEXT_FIELDS), QUERY_SCHEMA, fieldboosts=FIELD_BOOSTS, group=group
+    )
+    # Wildcards and ranges can expand to thousands of terms: not worth their latency here.
+    for plugin in (qparser.WildcardPlugin, qparser.RangePlugin, qparser.EveryPlugin):
+        parser.remove_plugin_class(plugin)
+    return parser
+
+
+_AND_PARSER = _make_parser(qparser.AndGroup)
+_OR_PARSER = _make_parser(qparser.OrGroup)
+
+
+def parse_query(text: str, *, any_word: bool = False) -> Query | None:
+    """Parse cleaned text into a Whoosh query with synonyms; None if nothing is searchable."""
+    parser = _OR_PARSER if any_word else _AND_PARSER
+    segmented = _segment_chinese(text)
+    try:
+        q = parser.parse(segmented)
+    except Exception:  # Whoosh's parser has many failure modes; fall back to plain words.
+        try:
+            q = parser.parse(_SPACE_RE.sub(" ", _SYNTAX_RE.sub(" ", segmented)))
+        except Exception:
+            return None
+    if q is None or isinstance(q, type(NullQuery)):
+        return None
+    return expand_synonyms(q)
+
+
+def expand_synonyms(q: Query) -> Query:
+    """Let each text term with synonyms also match them, at SYNONYM_BOOST of its weight."""
+    synonyms = synonym_map()
+
+    def alternatives(term: Term) -> list[Term]:
+        return [
+            Term(term.fieldname, other, boost=term.boost * SYNONYM_BOOST)
+            for other in synonyms.get(term.text, ())
+        ]
+
+    def rewrite(node: Query) -> Query:
+        if isinstance(node, Term):
+            if node.fieldname in FIELD_BOOSTS and node.text in synonyms:
+                # Max, not sum: an article using three synonyms is not three times as relevant.
+                return _DisjunctionMax([node, *alternatives(node)])
+            return node
+        if isinstance(node, And) and _is_cjk_word_group(node):
+            # A Chinese word arrives as its sub-words plus itself (打印 印机 打印机): the
+            # synonyms of the whole word (printer) replace the whole group, not one sub-word.
+            whole = max(node.subqueries, key=lambda t: len(t.text))
+            if whole.text in synonyms:
+                return _DisjunctionMax([node, *alternatives(whole)])
+            return node
+        if node.is_leaf():
+            return node
+        return node.apply(rewrite)
+
+    return rewrite(q)
+
+
+def _is_cjk_word_group(node: And) -> bool:
+    subs = node.subqueries
+    if len(subs) < 2 or not all(isinstance(s, Term) for s in subs):
+        return False
+    if len({s.fieldname for s in subs}) != 1 or subs[0].fieldname not in FIELD_BOOSTS:
+        return False
+    texts = [s.text for s in subs if isinstance(s.text, str)]
+    if len(texts) != len(subs) or not _CJK_CHAR_RE.search(texts[0]):
+        return False
+    whole = max(texts, key=len)
+    return all(t in whole for t in texts)
+
+
+def query_terms(q: Query) -> frozenset[str]:
+    """The text-field terms of a query (for highlighting)."""
+    terms = set()
+    for fieldname, text in q.iter_all_terms():
+        if fieldname in FIELD_BOOSTS and isinstance(text, str):
+            terms.add(text)
+    return frozenset(terms)
+
+
+# -- spelling ----------------------------------------------------------------------------------
+
+
+def _known(reader, term: str) -> bool:
+    return any(reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+
+
+def _best_correction(reader, word: str) -> str | None:
+    # Whoosh's automaton counts a transposition ("bleu") as two edits, so allow two from four
+    # letters on; candidates are then ranked by true Damerau-Levenshtein distance.
+    maxdist = 1 if len(word) <= 3 else 2
+    counts: dict[str, int] = {}
+    for leaf, _ in reader.leaf_readers():
+        try:
+            candidates = list(leaf.terms_within("spell", word, maxdist, prefix=1))
+        except Exception:  # a segment without spelling terms has no cursor for the field
+            continue
+        for candidate in candidates:
+            counts[candidate] = counts.get(candidate, 0) + leaf.doc_frequency("spell", candidate)
+    best = None
+    for candidate, count in counts.items():
+        if candidate == word or not _known(reader, stem(candidate)):
+            continue
+        key = (damerau_levenshtein(word, candidate), -count, candidate)
+        if best is None or key < best[0]:
+            best = (key, candidate)
+    return best[1] if best else None
+
+
+def correct_spelling(reader, text: str) -> str | None:
+    """Return ``text`` with unknown alphabetic words replaced by the closest indexed word,
+    or None if nothing needed (or could be) corrected."""
+    synonyms = synonym_map()
+    pieces, last, changed = [], 0, False
+    for match in _ALPHA_WORD_RE.finditer(text):
+        raw = match.group()
+        word = raw.lower()
+        if raw in _OPERATORS or word in STOP_WORDS_ALL:
+            continue
+        term = stem(word)
+        if term in synonyms or _known(reader, term):
+            continue
+        fix = _best_correction(reader, word)
+        if fix is None:
+            continue
+        pieces.append(text[last : match.start()])
+        pieces.append(fix)
+        last = match.end()
+        changed = True
+    if not changed:
+        return None
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+# -- ranking -----------------------------------------------------------------------------------
+
+
+def usefulness(uses: int, helpful: int, unhelpful: int, last_used: float, now: float) -> float:
+    """The usefulness factor of the module docstring (epoch seconds in, factor out)."""
+    if uses > 0 and last_used > 0:
+        age_days = max(0.0, now - last_used) / 86400.0
+        recent = uses * 0.5 ** (age_days / USE_HALF_LIFE_DAYS)
+        use_signal = min(1.0, math.log1p(recent) / math.log1p(USE_SATURATION))
+    else:
+        use_signal = 0.0
+    vote_signal = (helpful - unhelpful) / (helpful + unhelpful + 2)
+    return 1.0 + W_USE * use_signal + W_VOTE * vote_signal
+
+
+def _epoch(now: datetime) -> float:
+    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    return now.timestamp()
+
+
+def _ranked(searcher, q: Query, now: float, window: int):
+    """Return ([(final, text, docnum)] best first, at least ``window`` long if possible, total)."""
+    reader = searcher.reader()
+    columns = [reader.column_reader(n) for n in ("uses", "helpful", "unhelpful", "last_used")]
+    pool = max(window * 2, 50)
+    while True:
+        try:
+            results = searcher.search(q, limit=pool)
+        except AssertionError:
+            # Whoosh's block-skipping optimisation has had matcher bugs; the plain scan is
+            # slower but exact.
+            results = searcher.search(q, limit=pool, optimize=False)
+        top = results.top_n
+        ranked = []
+        for text_score, docnum in top:
+            uses, helpful, unhelpful, last_used = (c[docnum] for c in columns)
+            factor = usefulness(uses, helpful, unhelpful, last_used, now)
+            ranked.append((text_score * factor, text_score, docnum))
+        ranked.sort(key=lambda r: (-r[0], -r[1], r[2]))
+        if len(top) < pool or pool >= MAX_CANDIDATES:
+            break
+        # Anything outside the pool has text <= the pool's lowest, so final <= bound.
+        bound = top[-1][0] * MAX_BOOST
+        if len(ranked) >= window and ranked[window - 1][0] > bound:
+            break
+        pool *= 4
+    return ranked, len(results)
+
+
+def _page_bounds(limit: int, page: int, max_limit: int = MAX_LIMIT) -> tuple[int, int]:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError("limit must be a positive integer")
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise ValueError("page must be a positive integer")
+    return min(limit, max_limit), page
+
+
+def _hits(searcher, ranked, terms, offset, limit, snippet_fields) -> list[Hit]:
+    hits = []
+    for final, text_score, docnum in ranked[offset : offset + limit]:
+        stored = searcher.stored_fields(docnum)
+        title = stored.get("title", "")
+        snippet, field = best_snippet(stored, terms, snippet_fields)
+        hits.append(
+            Hit(
+                id=int(stored["id"]),
+                score=final,
+                text_score=text_score,
+                title=title,
+                title_html=highlight(title, terms, whole=True),
+                snippet_html=snippet,
+                snippet_field=field,
+                language=stored.get("language", ""),
+                status=stored.get("status", ""),
+                audience=stored.get("audience", ""),
+                is_known_error=bool(stored.get("is_known_error", False)),
+                tags=tuple(t for t in stored.get("tags", "").split(",") if t),
+                services=tuple(s for s in stored.get("services", "").split(",") if s),
+            )
+        )
+    return hits
+
+
+def run_search(
+    searcher,
+    query: object,
+    *,
+    now: datetime,
+    filters: Filters,
+    limit: int = 10,
+    page: int = 1,
+) -> SearchResults:
+    """Search (see the module docstring); never raises on user text."""
+    now_epoch = _epoch(now)
+    limit, page = _page_bounds(limit, page)
+    cleaned = clean_query(query)
+    empty = SearchResults(hits=[], total=0, page=page, limit=limit, query=cleaned)
+    if not cleaned or filters.impossible:
+        return empty
+    strict = parse_query(cleaned)
+    if strict is None:
+        return empty
+    offset = (page - 1) * limit
+    window = min(offset + limit, MAX_RESULT_WINDOW)
+
+    attempts = [(strict, None, False)]
+    corrected = None
+
+    def run(q):
+        return _ranked(searcher, filters.apply(q), now_epoch, window)
+
+    ranked, total = run(strict)
+    if not total:
+        corrected = correct_spelling(searcher.reader(), cleaned)
+        if corrected:
+            fixed = parse_query(corrected)
+            if fixed is not None:
+                attempts.append((fixed, corrected, False))
+                ranked, total = run(fixed)
+    if not total:
+        loose = parse_query(corrected or cleaned, any_word=True)
+        if loose is not None and loose != attempts[-1][0]:
+            attempts.append((loose, corrected, True))
+            ranked, total = run(loose)
+    q, corrected_query, relaxed = attempts[-1]
+    if not total:
+        return empty
+    hits = []
+    if offset < window:
+        hits = _hits(searcher, ranked, query_terms(q), offset, limit, SNIPPET_FIELDS)
+    return SearchResults(
+        hits=hits,
+        total=total,
+        page=page,
+        limit=limit,
+        query=cleaned,
+        corrected_query=corrected_query,
+        relaxed=relaxed,
+    )
+
+
+def run_suggest(
+    searcher,
+    text: object,
+    *,
+    now: datetime,
+    filters: Filters,
+    limit: int = 5,
+    prefer_services: Iterable[str] = (),
+) -> SearchResults:
+    """Articles matching the free text of a ticket being written (see the module docstring)."""
+    now_epoch = _epoch(now)
+    limit, _ = _page_bounds(limit, 1, max_limit=25)
+    cleaned = clean_query(text, MAX_SUGGEST_LENGTH)
+    empty = SearchResults(hits=[], total=0, page=1, limit=limit, query=cleaned)
+    if not cleaned or filters.impossible:
+        return empty
+    reader = searcher.reader()
+    corrected = correct_spelling(reader, cleaned)
+    source = corrected or cleaned
+    frequencies: dict[str, int] = {}
+    for term, _, _ in iter_terms(source, query=True):
+        if term not in frequencies and not (len(term) == 1 and term in CHINESE_STOP_WORDS):
+            frequencies[term] = max(reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+    known = sorted((df, term) for term, df in frequencies.items() if df > 0)
+    terms = [term for _, term in known[:SUGGEST_MAX_TERMS]]
+    if not terms:
+        return dataclasses.replace(empty, corrected_query=corrected)
+    clauses = [
+        Term(field, term, boost=boost) for term in terms for field, boost in FIELD_BOOSTS.items()
+    ]
+    q = expand_synonyms(Or(clauses))
+    services = [normalise_label(str(s)) for s in prefer_services]
+    if services:
+        q = AndMaybe(q, Or([Term("services", s, boost=2.0) for s in services]))
+    ranked, total = _ranked(searcher, filters.apply(q), now_epoch, limit)
+    hits = _hits(searcher, ranked, query_terms(q), 0, limit, ("resolution", *SNIPPET_FIELDS))
+    return SearchResults(
+        hits=hits,
+        total=total,
+        page=1,
+        limit=limit,
+        query=cleaned,
+        corrected_query=corrected,
+        relaxed=True,
+    )
+
+
+# -- snippets ----------------------------------------------------------------------------------
+
+
+def _probes(terms: frozenset[str]) -> tuple[list[str], list[str]]:
+    """Split highlight terms into CJK terms (found verbatim) and cheap prefixes of the rest."""
+    cjk, prefixes = [], []
+    for term in terms:
+        if _CJK_CHAR_RE.search(term):
+            cjk.append(term)
+        else:
+            prefixes.append(term[:-1] if len(term) > 3 else term)
+    return cjk, prefixes
+
+
+def _spans(text: str, terms: frozenset[str], cjk_terms: list[str]) -> list[tuple[int, int]]:
+    """Character spans of ``text`` to mark, merged; no jieba needed (CJK terms are verbatim)."""
+    spans = [(s, e) for term, s, e in iter_terms(text, cjk=False) if term in terms]
+    for term in cjk_terms:
+        start = text.find(term)
+        while start >= 0 and len(spans) < 500:
+            spans.append((start, start + len(term)))
+            start = text.find(term, start + len(term))
+    spans.sort()
+    merged: list[list[int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    out, pos = [], start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out.append(html.escape(_SPACE_RE.sub(" ", text[pos:s])))
+        out.append("<mark>" + html.escape(_SPACE_RE.sub(" ", text[s:e])) + "</mark>")
+        pos = e
+    out.append(html.escape(_SPACE_RE.sub(" ", text[pos:end])))
+    body = "".join(out).strip()
+    return (ELLIPSIS if start > 0 else "") + body + (ELLIPSIS if end < len(text) else "")
+
+
+def highlight(
+    text: str, terms: frozenset[str], *, whole: bool = False, max_chars: int = SNIPPET_CHARS
+) -> str:
+    """HTML for ``text`` with matched terms in ``<mark>``; everything else escaped.
+
+    ``whole=True`` marks the entire text (titles); otherwise a window of about
+    ``max_chars`` around the densest cluster of matches (or the start of the text) is cut.
+    """
+    if not text:
+        return ""
+    cjk_terms, prefixes = _probes(terms)
+    if whole:
+        return _render(text, _spans(text, terms, cjk_terms), 0, len(text))
+    lowered = text.lower()
+    first = min(
+        (p for p in (lowered.find(x) for x in (*cjk_terms, *prefixes)) if p >= 0), default=-1
+    )
+    if first < 0:
+        return _render(text, [], 0, _cut(text, 0, max_chars))
+    # Only the neighbourhood of the first possible match is analysed: snippets stay cheap.
+    region_start = max(0, first - max_chars // 3)
+    region_end = min(len(text), first + max_chars * 2)
+    spans = [
+        (s + region_start, e + region_start)
+        for s, e in _spans(text[region_start:region_end], terms, cjk_terms)
+    ]
+    if not spans:
+        return _render(text, [], 0, _cut(text, 0, max_chars))
+    best_start, best_count, j = spans[0][0], 0, 0
+    for i, (s, _) in enumerate(spans):
+        while j < len(spans) and spans[j][1] <= s + max_chars:
+            j += 1
+        if j - i > best_count:
+            best_start, best_count = s, j - i
+    start = max(0, best_start - max_chars // 4)
+    if start > 0:
+        space = text.find(" ", start, best_start)
+        if space >= 0 and not _CJK_CHAR_RE.match(text[start]):
+            start = space + 1
+    return _render(text, spans, start, _cut(text, start, max_chars))
+
+
+def _cut(text: str, start: int, max_chars: int) -> str:
+    end = min(len(text), start + max_chars)
+    if end < len(text):
+        space = text.rfind(" ", start + max_chars // 2, end)
+        if space > 0:
+            end = space
+    return end
+
+
+def best_snippet(stored: dict, terms: frozenset[str], fields: Iterable[str]):
+    """The snippet of the first field (in ``fields`` order) with a match, else of the first
+    non-empty field; returns ``(html, field)``."""
+    cjk_terms, prefixes = _probes(terms)
+    fallback = None
+    for field in fields:
+        text = stored.get(field) or ""
+        if not text:
+            continue
+        if fallback is None:
+            fallback = field
+        lowered = text.lower()
+        if any(p in lowered for p in cjk_terms) or any(p in lowered for p in prefixes):
+            snippet = highlight(text, terms)
+            if "<mark>" in snippet:
+                return snippet, field
+    if fallback is None:
+        return "", None
+    return highlight(stored[fallback], frozenset()), fallback
