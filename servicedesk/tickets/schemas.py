@@ -21,7 +21,8 @@ from servicedesk.tickets.models import (
 from servicedesk.tickets.queries import SORTS, VIEWS
 from servicedesk.tickets.services import TEXT_MAX, TITLE_MAX
 from servicedesk.web.api import (
-    ApiModel, GroupRef, Id, OutModel, PageNumber, UserRef, Version, group_ref, text, user_ref,
+    MAX_ID, ApiModel, GroupRef, Id, OutModel, PageNumber, UserRef, Version, group_ref, text,
+    user_ref,
 )
 
 #: Impact and urgency: 1 (widespread / work stopped) .. 3 (one person / can wait).
@@ -31,6 +32,8 @@ Prio = Annotated[int, pydantic.Field(strict=True, ge=1, le=4)]
 Title = text(TITLE_MAX)
 Text = text(TEXT_MAX)
 Reason = text(500)
+#: An id in a query string (a string there, so not strict).
+QueryId = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
 
 
 # --- requests --------------------------------------------------------------------------------
@@ -148,11 +151,12 @@ class TicketListQuery(ApiModel):
     """mine, group, unassigned, open, all; defaults to open for staff and all for others."""
     status: list[Status] = []
     priority: list[Annotated[int, pydantic.Field(ge=1, le=4)]] = []
-    group_id: Annotated[int, pydantic.Field(ge=1, le=2**31 - 1)] | None = None
-    service_id: Annotated[int, pydantic.Field(ge=1, le=2**31 - 1)] | None = None
+    group_id: QueryId | None = None
+    service_id: QueryId | None = None
     q: Annotated[str, pydantic.Field(max_length=200)] = ""
     """Ticket number or words of the title/description."""
     sort: Literal[tuple(SORTS)] = "priority"  # type: ignore[valid-type]
+    """priority (P1 first, then oldest), newest, oldest or updated (latest change first)."""
     page: PageNumber = 1
     per_page: Annotated[int, pydantic.Field(ge=1, le=100)] = 25
 

@@ -84,9 +84,6 @@ def authenticate() -> None:
     g.api_auth = "session"
 
 
-_authenticate = authenticate  # the name earlier callers used
-
-
 def api_user() -> User:
     """The user this API request acts as (token owner or session user)."""
     return g.api_user
