@@ -48,6 +48,7 @@ def create_app(config: type | Mapping[str, Any] | None = None, *,
 def _init_extensions(app: Flask) -> None:
     from servicedesk.extensions import csrf, db, login_manager, migrate
     from servicedesk import models  # noqa: F401  (registers every model on the metadata)
+    from servicedesk.sla import receivers  # noqa: F401  (SLA clocks follow ticket signals)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get(

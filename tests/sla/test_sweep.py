@@ -1,0 +1,103 @@
+"""The sweep: one indexed query, each crossing once, with the time it really happened."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from servicedesk.notifications.models import Notification
+from servicedesk.sla.models import ClockFiring, ClockKind
+from servicedesk.sla.sweep import due_clock_ids, sweep
+from servicedesk.tickets import services as tickets
+from servicedesk.tickets.models import EventKind, TicketEvent
+
+
+def firings(db, ticket, kind=None):
+    clock_ids = [c.id for c in ticket.clocks if kind is None or c.kind is kind]
+    return db.execute(sa.select(ClockFiring.threshold, ClockFiring.crossed_at)
+                      .where(ClockFiring.clock_id.in_(clock_ids))
+                      .order_by(ClockFiring.crossed_at, ClockFiring.threshold)).all()
+
+
+def test_nothing_due_nothing_done(db, make, clock):
+    make.policy(priority=3)
+    make.ticket(impact=2, urgency=2)
+    assert due_clock_ids(db, clock.now()) == []
+    result = sweep(db, clock.now())
+    assert (result.clocks, result.firings, result.actions) == (0, 0, 0)
+
+
+def test_warning_fires_once_at_its_true_time(db, make, clock):
+    make.policy(priority=3, response_minutes=600, resolution_minutes=480)
+    agent = make.agent()
+    ticket = make.ticket(actor=agent, impact=2, urgency=2)
+    start = clock.now()
+    clock.advance(hours=4, minutes=7)  # the sweep runs late
+    assert sweep(db, clock.now()).firings == 1
+    assert firings(db, ticket) == [(50, start + timedelta(hours=4))]
+    assert sweep(db, clock.now()).firings == 0  # a second sweep finds nothing
+    clock.advance(minutes=1)
+    assert sweep(db, clock.now()).firings == 0
+
+
+def test_catch_up_after_downtime_fires_every_threshold_once_in_order(db, make, clock):
+    make.policy(priority=3, response_minutes=60, resolution_minutes=480)
+    expert_group = make.group(tier=2, name="Airside Systems")
+    ticket = make.ticket(impact=2, urgency=2, service_id=make.service(
+        expert_group=expert_group).id)
+    start = clock.now()
+    clock.advance(days=2)  # the scheduler was down
+    result = sweep(db, clock.now())
+    got = firings(db, ticket)
+    assert got == [
+        (50, start + timedelta(minutes=30)),   # response 50 %
+        (75, start + timedelta(minutes=45)),   # response 75 %
+        (100, start + timedelta(minutes=60)),  # response breach
+        (50, start + timedelta(hours=4)),      # resolution 50 %
+        (75, start + timedelta(hours=6)),      # resolution 75 %
+        (100, start + timedelta(hours=8)),     # resolution breach
+    ]
+    assert result.firings == 6
+    by_kind = {c.kind: c for c in ticket.clocks}
+    assert by_kind[ClockKind.resolution].breached_at == start + timedelta(hours=8)
+    assert by_kind[ClockKind.response].breached_at == start + timedelta(hours=1)
+    assert ticket.group is expert_group and ticket.tier == 2  # escalated at 75 %
+    assert sweep(db, clock.now()).firings == 0
+
+
+def test_breach_notifies_manager_and_writes_history(db, make, clock):
+    manager = make.manager()
+    desk = make.group(tier=1, manager=manager)
+    agent = make.agent(groups=[desk])
+    make.policy(priority=3, response_minutes=600, resolution_minutes=60)
+    ticket = make.ticket(actor=agent, impact=2, urgency=2, group_id=desk.id,
+                         assignee_id=agent.id)
+    clock.advance(hours=2)
+    sweep(db, clock.now())
+    kinds = db.scalars(sa.select(Notification.kind).where(Notification.user_id == manager.id)
+                       ).all()
+    assert "escalated_manager" in kinds and "vendor_proposal" in kinds
+    sla_events = db.scalars(sa.select(TicketEvent.body).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.sla)).all()
+    assert any("breached" in body for body in sla_events)
+
+
+def test_paused_clock_is_not_swept(db, make, clock):
+    make.policy(priority=3, response_minutes=600, resolution_minutes=60)
+    agent = make.agent()
+    ticket = make.ticket(actor=agent, impact=2, urgency=2)
+    tickets.change_status(db, ticket, "pending_customer", actor=agent, now=clock.now())
+    clock.advance(hours=5)
+    sweep(db, clock.now())
+    assert firings(db, ticket, ClockKind.resolution) == []
+    assert [t for t, _ in firings(db, ticket, ClockKind.response)] == [50]
+
+
+def test_sweep_uses_the_next_check_index(db, make, clock):
+    from servicedesk.sla.models import SLAClock
+
+    if db.get_bind().dialect.name != "sqlite":
+        return
+    stmt = sa.select(SLAClock.id).where(SLAClock.next_check_at <= clock.now()) \
+        .order_by(SLAClock.next_check_at).limit(500)
+    compiled = stmt.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = " ".join(str(r) for r in db.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert "ix_sla_clocks_next_check_at" in plan
