@@ -18,15 +18,19 @@ def sd() -> None:
 @sd.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create or upgrade the schema with the Alembic migrations, and seed the priority matrix."""
+    """Create or upgrade the schema (Alembic), then seed the priority matrix and the default
+    calendars and SLA policies where none exist yet."""
     from flask_migrate import upgrade
 
     from servicedesk.catalog.services import load_matrix, set_matrix
+    from servicedesk.sla.defaults import seed_defaults
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     with transaction(db.session):
         set_matrix(db.session, load_matrix(db.session))
-    click.echo("Database is up to date.")
+        made = seed_defaults(db.session, timezone=current_app.config["DISPLAY_TIMEZONE"])
+    click.echo("Database is up to date." + (f" {len(made)} default SLA policies created."
+                                            if made else ""))
 
 
 @sd.command("create-admin")
