@@ -76,7 +76,7 @@ def open_index(path: str | os.PathLike[str], *, create: bool = True) -> Knowledg
         except OSError as exc:
             raise IndexUnavailable(f"cannot create an index at {path}: {exc}") from exc
     index = KnowledgeIndex(directory)
-    index.doc_count()  # opens the searcher: unreadable indexes fail here, not mid-request
+    index.check()  # unreadable indexes fail here, not in the middle of a request
     return index
 
 

@@ -22,6 +22,7 @@ as needing a rebuild.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import threading
@@ -104,7 +105,15 @@ def jieba_tokenizer():
 
                 jieba.setLogLevel(logging.WARNING)
                 tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
+                # Unmarshalling the dictionary creates ~1M objects; with the cyclic GC on, each
+                # collection walks the whole (in a big process, large) heap several times.
+                enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    tokenizer.initialize()
+                finally:
+                    if enabled:
+                        gc.enable()
                 for word in DOMAIN_WORDS:
                     tokenizer.add_word(word, freq=20000)
                 _jieba_tokenizer = tokenizer

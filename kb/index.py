@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import os
 import pickle
 import random
@@ -33,6 +34,8 @@ import shutil
 import struct
 import threading
 import time
+import traceback
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -42,6 +45,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
+from whoosh.query import Term
 from whoosh.writing import LockError
 
 from kb.analyzers import jieba_tokenizer
@@ -80,6 +84,25 @@ STORAGE_ERRORS = READ_ERRORS + (
     AttributeError,
     ImportError,
 )
+
+
+def _guarded(operation: Callable[[], Any], message: str, errors=STORAGE_ERRORS) -> Any:
+    """Run ``operation``; turn storage errors into IndexUnavailable.
+
+    Whoosh leaves files open when it fails half-way through opening an index; they are closed
+    when the failed call's frames are freed, here, with their ResourceWarning silenced (this
+    only runs when opening an index or switching generations, so the process-wide warning
+    filter is touched rarely).
+    """
+    detail = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return operation()
+        except errors as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+        gc.collect()
+    raise IndexUnavailable(f"{message}: {detail}")
 
 
 class IndexDirectory:
@@ -173,12 +196,11 @@ class IndexDirectory:
         gen_path = self.path / generation
         if not gen_path.is_dir():
             raise IndexUnavailable(f"index generation {gen_path} is missing")
-        try:
-            return FileStorage(str(gen_path)).open_index(schema=SCHEMA)
-        except whoosh_index.EmptyIndexError:
-            raise IndexUnavailable(f"index generation {gen_path} holds no index") from None
-        except STORAGE_ERRORS as exc:
-            raise IndexUnavailable(f"index generation {gen_path} is unreadable: {exc}") from exc
+        return _guarded(
+            lambda: FileStorage(str(gen_path)).open_index(schema=SCHEMA),
+            f"index generation {gen_path} is unreadable",
+            STORAGE_ERRORS + (whoosh_index.EmptyIndexError,),
+        )
 
     def create_if_blank(self) -> None:
         """Create an empty first generation if the directory is blank (safe against races)."""
@@ -342,23 +364,26 @@ class SearcherHolder:
         if generation != self._generation or self._searcher is None:
             self._drop()
             ix = self._directory.open_generation(generation)
-            try:
-                searcher = ix.searcher()
-                toc = ix.latest_generation()
-            except STORAGE_ERRORS as exc:
-                raise IndexUnavailable(f"index at {self._directory.path} is unreadable: {exc}")
+            searcher, toc = _guarded(
+                lambda: (ix.searcher(), ix.latest_generation()),
+                f"index at {self._directory.path} is unreadable",
+            )
             self._ix, self._searcher = ix, searcher
             self._generation, self._toc_generation = generation, toc
             return searcher
         try:
             toc = self._ix.latest_generation()
-            if toc != self._toc_generation:
-                fresh = self._ix.searcher()
-                self._searcher.close()
-                self._searcher, self._toc_generation = fresh, toc
-        except STORAGE_ERRORS as exc:
+        except READ_ERRORS as exc:
             self._drop()
             raise IndexUnavailable(f"index at {self._directory.path} is unreadable: {exc}")
+        if toc != self._toc_generation:
+            try:
+                fresh = _guarded(self._ix.searcher, f"index at {self._directory.path} is unreadable")
+            except IndexUnavailable:
+                self._drop()
+                raise
+            self._searcher.close()
+            self._searcher, self._toc_generation = fresh, toc
         return self._searcher
 
     def _drop(self) -> None:
@@ -408,6 +433,43 @@ class KnowledgeIndex:
         """Number of articles in the index."""
         with self._holder.use() as searcher:
             return searcher.doc_count()
+
+    def ids(self) -> set[int]:
+        """Ids of every article in the index (to reconcile the index with the database)."""
+        with self._holder.use() as searcher:
+            reader = searcher.reader()
+            if not reader.doc_count():
+                return set()
+            column = reader.column_reader("id")
+            return {int(column[docnum]) for docnum in reader.all_doc_ids()}
+
+    def check(self) -> int:
+        """Read a little of every index file; IndexUnavailable if any of it is unreadable.
+
+        Returns the document count. ``open_index`` calls this so that a damaged index fails
+        at start-up rather than in the middle of a request.
+        """
+
+        def probe(searcher):
+            count = searcher.doc_count()
+            if count:
+                reader = searcher.reader()
+                for docnum in reader.all_doc_ids():
+                    searcher.stored_fields(docnum)
+                    reader.column_reader("uses")[docnum]
+                    break
+                for fieldname in ("title", "status"):
+                    for _ in reader.lexicon(fieldname):
+                        break
+                searcher.search(Term("status", "published"), limit=1)
+            return count
+
+        with self._holder.use() as searcher:
+            try:
+                return _guarded(lambda: probe(searcher), f"index at {self.path} is unreadable")
+            except IndexUnavailable:
+                self._holder.close()
+                raise
 
     def search(
         self,

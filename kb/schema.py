@@ -89,13 +89,13 @@ def build_schema() -> fields.Schema:
     """Return the Whoosh schema of the article index."""
     text = MixedAnalyzer()
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
+        id=fields.ID(stored=True, unique=True, sortable=True),
         title=fields.TEXT(analyzer=text, stored=True),
         symptoms=fields.TEXT(analyzer=text, stored=True),
         cause=fields.TEXT(analyzer=text, stored=True),
         resolution=fields.TEXT(analyzer=text, stored=True),
         body=fields.TEXT(analyzer=text, stored=True),
-        keywords=fields.TEXT(analyzer=text, phrase=False),
+        keywords=fields.TEXT(analyzer=text),
         # Unstemmed words of the title, symptoms and keywords: the vocabulary for corrections.
         spell=fields.FieldType(
             formats.Existence(), analyzer=MixedAnalyzer(stem_words=False, cjk=False), scorable=False

@@ -58,8 +58,8 @@ from datetime import datetime, timedelta
 from whoosh import qparser
 from whoosh.matching import DisjunctionMaxMatcher, RequireMatcher
 from whoosh.query import (
+    QueryError,
     And,
-    AndMaybe,
     AndNot,
     DisjunctionMax,
     NullQuery,
@@ -100,6 +100,19 @@ W_VOTE = 0.10
 USE_HALF_LIFE_DAYS = 30.0
 USE_SATURATION = 50
 RECENT_USE_WINDOW_DAYS = 90
+#: ``suggest``: articles of the ticket's own services count this much more.
+PREFERRED_BOOST = 1.5
+#: ``suggest``: weight of a word corrected from a misspelling, relative to a typed word.
+CORRECTION_BOOST = 0.6
+#: ``suggest``: words of intake text that say nothing about the problem.
+INTAKE_FILLER = frozenset(
+    stem(word)
+    for word in """
+    help issue issues problem problems work working works worked user users customer
+    customers ticket say says said report reports reported agent agents urgent asap please
+    thanks need needs want wants tried try still again today yesterday morning afternoon
+    """.split()
+)
 MAX_BOOST = 1 + W_USE + W_VOTE
 MIN_BOOST = 1 - W_VOTE
 DOMINANCE_RATIO = MAX_BOOST / MIN_BOOST
@@ -416,9 +429,10 @@ def _best_correction(reader, word: str) -> str | None:
     return best[1] if best else None
 
 
-def correct_spelling(reader, text: str) -> str | None:
+def correct_spelling(reader, text: str, ignore: frozenset[str] = frozenset()) -> str | None:
     """Return ``text`` with unknown alphabetic words replaced by the closest indexed word,
-    or None if nothing needed (or could be) corrected."""
+    or None if nothing needed (or could be) corrected. Words whose stem is in ``ignore``
+    are left alone."""
     synonyms = synonym_map()
     pieces, last, changed = [], 0, False
     for match in _ALPHA_WORD_RE.finditer(text):
@@ -427,7 +441,7 @@ def correct_spelling(reader, text: str) -> str | None:
         if raw in _OPERATORS or word in STOP_WORDS_ALL:
             continue
         term = stem(word)
-        if term in synonyms or _known(reader, term):
+        if term in ignore or term in synonyms or _known(reader, term):
             continue
         fix = _best_correction(reader, word)
         if fix is None:
@@ -463,10 +477,17 @@ def _epoch(now: datetime) -> float:
     return now.timestamp()
 
 
-def _ranked(searcher, q: Query, now: float, window: int):
-    """Return ([(final, text, docnum)] best first, at least ``window`` long if possible, total)."""
+def _ranked(searcher, q: Query, now: float, window: int, preferred=frozenset()):
+    """Return ([(final, text, id, docnum)] best first, ``window`` long if possible, total).
+
+    Documents in ``preferred`` (docnums) get their final score times PREFERRED_BOOST.
+    """
+    top_boost = MAX_BOOST * (PREFERRED_BOOST if preferred else 1.0)
     reader = searcher.reader()
+    if not reader.doc_count():
+        return [], 0
     columns = [reader.column_reader(n) for n in ("uses", "helpful", "unhelpful", "last_used")]
+    ids = reader.column_reader("id")
     pool = max(window * 2, 50)
     while True:
         try:
@@ -480,12 +501,14 @@ def _ranked(searcher, q: Query, now: float, window: int):
         for text_score, docnum in top:
             uses, helpful, unhelpful, last_used = (c[docnum] for c in columns)
             factor = usefulness(uses, helpful, unhelpful, last_used, now)
-            ranked.append((text_score * factor, text_score, docnum))
+            if docnum in preferred:
+                factor *= PREFERRED_BOOST
+            ranked.append((text_score * factor, text_score, int(ids[docnum]), docnum))
         ranked.sort(key=lambda r: (-r[0], -r[1], r[2]))
         if len(top) < pool or pool >= MAX_CANDIDATES:
             break
         # Anything outside the pool has text <= the pool's lowest, so final <= bound.
-        bound = top[-1][0] * MAX_BOOST
+        bound = top[-1][0] * top_boost
         if len(ranked) >= window and ranked[window - 1][0] > bound:
             break
         pool *= 4
@@ -502,7 +525,7 @@ def _page_bounds(limit: int, page: int, max_limit: int = MAX_LIMIT) -> tuple[int
 
 def _hits(searcher, ranked, terms, offset, limit, snippet_fields) -> list[Hit]:
     hits = []
-    for final, text_score, docnum in ranked[offset : offset + limit]:
+    for final, text_score, _, docnum in ranked[offset : offset + limit]:
         stored = searcher.stored_fields(docnum)
         title = stored.get("title", "")
         snippet, field = best_snippet(stored, terms, snippet_fields)
@@ -552,7 +575,15 @@ def run_search(
     corrected = None
 
     def run(q):
-        return _ranked(searcher, filters.apply(q), now_epoch, window)
+        try:
+            return _ranked(searcher, filters.apply(q), now_epoch, window)
+        except QueryError:
+            # Syntax the parser accepted but the index cannot run (a phrase on a keyword
+            # field): search the plain words instead.
+            plain = parse_query(_SPACE_RE.sub(" ", _SYNTAX_RE.sub(" ", cleaned)))
+            if plain is None:
+                return [], 0
+            return _ranked(searcher, filters.apply(plain), now_epoch, window)
 
     ranked, total = run(strict)
     if not total:
@@ -601,24 +632,28 @@ def run_suggest(
     if not cleaned or filters.impossible:
         return empty
     reader = searcher.reader()
-    corrected = correct_spelling(reader, cleaned)
-    source = corrected or cleaned
+    corrected = correct_spelling(reader, cleaned, ignore=INTAKE_FILLER)
+    typed = set(analyze_text(cleaned))
     frequencies: dict[str, int] = {}
-    for term, _, _ in iter_terms(source, query=True):
-        if term not in frequencies and not (len(term) == 1 and term in CHINESE_STOP_WORDS):
+    for term in analyze_text(corrected or cleaned):
+        if term not in frequencies and term not in INTAKE_FILLER:
             frequencies[term] = max(reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+    # The rarest terms say most about the problem (and keep the OR query small).
     known = sorted((df, term) for term, df in frequencies.items() if df > 0)
     terms = [term for _, term in known[:SUGGEST_MAX_TERMS]]
     if not terms:
         return dataclasses.replace(empty, corrected_query=corrected)
     clauses = [
-        Term(field, term, boost=boost) for term in terms for field, boost in FIELD_BOOSTS.items()
+        Term(field, term, boost=boost * (1.0 if term in typed else CORRECTION_BOOST))
+        for term in terms
+        for field, boost in FIELD_BOOSTS.items()
     ]
     q = expand_synonyms(Or(clauses))
-    services = [normalise_label(str(s)) for s in prefer_services]
+    preferred = frozenset()
+    services = sorted({normalise_label(str(s)) for s in prefer_services} - {""})
     if services:
-        q = AndMaybe(q, Or([Term("services", s, boost=2.0) for s in services]))
-    ranked, total = _ranked(searcher, filters.apply(q), now_epoch, limit)
+        preferred = frozenset(searcher.docs_for_query(Or([Term("services", s) for s in services])))
+    ranked, total = _ranked(searcher, filters.apply(q), now_epoch, limit, preferred)
     hits = _hits(searcher, ranked, query_terms(q), 0, limit, ("resolution", *SNIPPET_FIELDS))
     return SearchResults(
         hits=hits,
@@ -629,6 +664,15 @@ def run_suggest(
         corrected_query=corrected,
         relaxed=True,
     )
+
+
+def analyze_text(text: str) -> list[str]:
+    """Query terms of free text (Chinese single-character function words dropped)."""
+    return [
+        term
+        for term, _, _ in iter_terms(text, query=True)
+        if not (len(term) == 1 and term in CHINESE_STOP_WORDS)
+    ]
 
 
 # -- snippets ----------------------------------------------------------------------------------
