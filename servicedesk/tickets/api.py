@@ -65,7 +65,8 @@ def create_ticket():
             priority_reason=body.priority_reason, group_id=body.group_id,
             assignee_id=body.assignee_id, parent_id=body.parent_id)
         out = _json(ticket_detail(ticket, user))
-    return out, 201, {"Location": url_for("tickets_api.get_ticket", ticket_id=ticket.id)}
+    # From the serialized id: after the commit the ticket is expired and would be reloaded.
+    return out, 201, {"Location": url_for("tickets_api.get_ticket", ticket_id=out["id"])}
 
 
 def _requester_for(body: TicketCreate, user: User, now) -> User:

@@ -69,7 +69,8 @@ def authenticate() -> None:
             if scheme.lower() == "bearer" else None
         if user is None:
             raise Unauthorized("Invalid, revoked or malformed API token.")
-        db.session.commit()  # keep last_used_at even if the request later fails
+        if db.session.dirty:  # last_used_at moved (at most once a minute per token):
+            db.session.commit()  # keep it even if the request later fails
         g.api_user = user
         g.api_auth = "token"
         return
