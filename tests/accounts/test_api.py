@@ -63,6 +63,25 @@ def test_valid_token_authenticates_and_records_use(client, make, token, clock, d
     assert db.get(ApiToken, row.id).last_used_at == clock.now()
 
 
+def test_token_use_is_recorded_even_when_the_request_fails(client, make, token, clock, db):
+    row, secret = token(make.agent())
+    clock.advance(minutes=5)
+    resp = client.post(f"{API}/tickets", json={"title": 1}, headers=bearer(secret))
+    assert resp.status_code == 422
+    db.expire_all()
+    assert db.get(ApiToken, row.id).last_used_at == clock.now()
+
+
+def test_token_use_is_written_at_most_once_a_minute(client, make, token, clock, db):
+    row, secret = token(make.agent())
+    client.get(f"{API}/me", headers=bearer(secret))
+    first = clock.now()
+    clock.advance(seconds=30)
+    client.get(f"{API}/me", headers=bearer(secret))
+    db.expire_all()
+    assert db.get(ApiToken, row.id).last_used_at == first
+
+
 @pytest.mark.parametrize("header", [
     "Bearer sdt_not-a-real-token",
     "Bearer garbage",
