@@ -74,7 +74,8 @@ class UserForm(FlaskForm):
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
     vendor_id = SelectField("Vendor (vendor users only)", coerce=optional_int)
     groups = SelectMultipleField("Groups", coerce=int)
-    password = PasswordField("Password", validators=[Optional(), Length(min=8, max=200)])
+    password = PasswordField("Password", validators=[Optional(), Length(
+        min=8, max=200, message="Passwords need at least 8 characters (200 at most).")])
 
 
 class GroupMembersForm(FlaskForm):
