@@ -68,6 +68,8 @@ _EPOCH = datetime(1, 1, 1)
 #: Supported years (keeps every local/UTC conversion clear of datetime's limits).
 MIN_YEAR, MAX_YEAR = 2, 9998
 
+_LAST_US = (datetime(MAX_YEAR + 1, 1, 1) - _EPOCH) // _ONE_US
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_KEYS = {name: i for i, name in enumerate(DAY_NAMES)}
 _DAY_KEYS.update({name: i for i, name in enumerate(
@@ -515,12 +517,16 @@ def add_business_time(cal: WorkingCalendar, start: datetime,
 
     0 seconds returns ``start`` (as UTC) unchanged. For positive seconds the result is the
     earliest such instant: inside a working interval or exactly at its end, never at the next
-    interval's start. Negative or non-finite seconds raise ``ValueError``.
+    interval's start. Negative or non-finite seconds, or a result after the supported years,
+    raise ``ValueError``.
     """
     u = _to_us(start, "start")
     amount = _amount_us(seconds)
     if amount == 0:
         return start.astimezone(UTC)
+    if u + amount > _LAST_US:   # business time never runs faster than real time
+        raise ValueError(f"adding {seconds} s of business time to {start.isoformat()} goes "
+                         f"beyond the supported years {MIN_YEAR}..{MAX_YEAR}")
     return _from_us(cal._add(u, amount))
 
 

@@ -280,7 +280,9 @@ def test_instants_beyond_supported_years_are_rejected():
     with pytest.raises(ValueError, match="supported years"):
         business_seconds_between(ALWAYS, Z(2026, 1, 1), datetime(9999, 12, 31, tzinfo=UTC))
     with pytest.raises(ValueError, match="year 9999"):
-        add_business_time(ALWAYS, Z(9998, 12, 31), 2 * 86400)
+        add_business_time(BERLIN_OFFICE, Z(9998, 12, 20), 10 * 86400)
+    with pytest.raises(ValueError, match="beyond the supported years"):
+        add_business_time(ALWAYS, Z(2026, 1, 1), 1e15)
 
 
 # --- calendars: construction, validation, specs ------------------------------------------
