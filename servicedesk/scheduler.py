@@ -68,6 +68,40 @@ def run_send_email(app: Flask) -> str:
         return detail
 
 
+def run_kb_index(app: Flask) -> str:
+    """Apply the knowledge-index outbox (the one index writer; rebuilds an unreadable index)."""
+    from servicedesk.knowledge.indexing import drain, index_path
+
+    with app.app_context():
+        session = db.session
+        now = get_clock().now()
+        try:
+            detail = str(drain(session, now=now, index_dir=index_path(app),
+                               commit=session.commit))
+        except Exception as exc:  # keep the scheduler alive; the rows stay for the next run
+            session.rollback()
+            log.exception("knowledge index drain failed")
+            detail = f"error: {type(exc).__name__}: {exc}"
+        with transaction(session):
+            beat(session, "kb_index", now, detail)
+        return detail
+
+
+def run_weekly_report(app: Flask) -> str:
+    """E-mail last week's report to the managers, once per week (a no-op until next Monday)."""
+    from servicedesk.reports.weekly import send_weekly_report
+
+    with app.app_context():
+        session = db.session
+        now = get_clock().now()
+        with transaction(session):
+            sent = send_weekly_report(session, now)
+            detail = "already sent or no managers" if sent is None else \
+                f"week of {sent[0]} sent to {sent[1]} manager(s)"
+            beat(session, "weekly_report", now, detail)
+        return detail
+
+
 @dataclass(frozen=True)
 class JobDefinition:
     id: str
@@ -78,6 +112,8 @@ class JobDefinition:
 JOB_DEFINITIONS = (
     JobDefinition("sla_sweep", run_sla_sweep, "SCHEDULER_INTERVAL_SECONDS"),
     JobDefinition("send_email", run_send_email, "EMAIL_INTERVAL_SECONDS"),
+    JobDefinition("kb_index", run_kb_index, "KB_INDEX_INTERVAL_SECONDS"),
+    JobDefinition("weekly_report", run_weekly_report, "WEEKLY_REPORT_INTERVAL_SECONDS"),
 )
 
 

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from servicedesk.accounts.models import Group, Role, User, Vendor
 from servicedesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from servicedesk.escalation.models import Budget, EngagementState, VendorEngagement
-from servicedesk.notifications.services import notify
+from servicedesk.notifications.services import NoticeBatch, notify
 from servicedesk.sla import services as sla
 from servicedesk.sla.models import (
     Calendar, ClockKind, EscalationAction, SLAClock,
 )
-from servicedesk.tickets.models import EventKind, Status, Ticket
-from servicedesk.tickets.services import record_event
+from servicedesk.tickets.models import EventKind, Status, Ticket, TicketEvent
+from servicedesk.tickets.services import event_row, record_event
 
 E = EngagementState
 
@@ -68,21 +68,72 @@ def _reason(value: Any, field: str = "reason") -> str:
     return value.strip()
 
 
+# --- where actions write ------------------------------------------------------------------
+
+class DirectLog:
+    """History events and notices written at once through the ORM (manual actions)."""
+
+    batched = False
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def event(self, ticket: Ticket, kind: EventKind, **kw) -> None:
+        record_event(self.session, ticket, kind, **kw)
+
+    def notify(self, users, **kw) -> None:
+        notify(self.session, users, **kw)
+
+
+class ActionLog:
+    """History events and notices collected across many actions and written by ``write``
+    with a few bulk INSERTs: the SLA sweep's hot path (one per batch of clocks)."""
+
+    batched = True
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.notices = NoticeBatch()
+        self._tickets: dict[int, Ticket] = {}
+
+    def event(self, ticket: Ticket, kind: EventKind, **kw) -> None:
+        self.events.append(event_row(ticket, kind, **kw))
+        self._tickets[ticket.id] = ticket
+
+    def notify(self, users, **kw) -> None:
+        self.notices.add(users, **kw)
+
+    def write(self, session: Session) -> None:
+        """Insert what was collected (events in the order they happened)."""
+        if self.events:
+            session.execute(TicketEvent.__table__.insert(), self.events)
+        self.notices.write(session)
+        for ticket in self._tickets.values():  # loaded histories no longer hold every row
+            if "events" in ticket.__dict__:
+                session.expire(ticket, ["events"])
+        self.events, self._tickets = [], {}
+
+
 # --- automatic actions (called by the sweep) -----------------------------------------------
 
 def apply_rules(session: Session, clock: SLAClock, threshold: int, crossed_at: datetime,
-                now: datetime) -> int:
-    """Run the actions configured for this clock kind and threshold; returns how many ran."""
+                now: datetime, *, log: ActionLog | None = None) -> int:
+    """Run the actions configured for this clock kind and threshold; returns how many ran.
+
+    With ``log`` (the sweep's batch) events and notices are collected there for one bulk
+    write; without, they are written at once.
+    """
+    out = log if log is not None else DirectLog(session)
     ticket = clock.ticket
     if clock.engagement_id is not None:
-        return _ola_warning(session, clock, threshold, crossed_at, now)
+        return _ola_warning(session, out, clock, threshold, now)
     if clock.policy is None:
         return 0
     done = 0
     for rule in clock.policy.rules:
         if rule.clock_kind is not clock.kind or rule.threshold != threshold:
             continue
-        done += _run_action(session, rule.action, ticket, clock, threshold, now)
+        done += _run_action(session, out, rule.action, ticket, clock, threshold, now)
     return done
 
 
@@ -91,73 +142,79 @@ def _headline(clock: SLAClock, threshold: int) -> str:
     return f"{what} breached" if threshold >= 100 else f"{what} at {threshold}%"
 
 
-def _run_action(session, action: EscalationAction, ticket: Ticket, clock: SLAClock,
+def _run_action(session, out, action: EscalationAction, ticket: Ticket, clock: SLAClock,
                 threshold: int, now: datetime) -> int:
     title = f"{ticket.number}: {_headline(clock, threshold)} — {ticket.title}"
     body = (f"{ticket.number} (P{ticket.priority}, {ticket.status.label}) "
             f"{_headline(clock, threshold).lower()}; due {clock.due_at:%Y-%m-%d %H:%M} UTC.")
     if action is EscalationAction.notify:
-        notify(session, [ticket.assignee, _dispatcher(ticket)], kind="sla_warning"
-               if threshold < 100 else "sla_breach", title=title, body=body, now=now,
-               ticket=ticket)
+        out.notify([ticket.assignee, _dispatcher(ticket)], kind="sla_warning"
+                   if threshold < 100 else "sla_breach", title=title, body=body, now=now,
+                   ticket=ticket)
     elif action is EscalationAction.notify_manager:
-        notify(session, _managers(session, ticket), kind="escalated_manager", title=title,
-               body=body, now=now, ticket=ticket)
-        record_event(session, ticket, EventKind.escalated, actor=None, now=now,
-                     field="manager", body=f"Hierarchical escalation: {body}")
+        out.notify(_managers(session, ticket), kind="escalated_manager", title=title,
+                   body=body, now=now, ticket=ticket)
+        out.event(ticket, EventKind.escalated, actor=None, now=now, field="manager",
+                  body=f"Hierarchical escalation: {body}")
     elif action is EscalationAction.reassign_expert:
         group = expert_group_for(session, ticket)
         if group is None or ticket.tier >= 2 or not ticket.is_open:
             return 0  # already with experts (or further), or nowhere to send it
         escalate_to_group(session, ticket, group, actor=None, now=now,
-                          reason=f"Automatic: {_headline(clock, threshold).lower()}")
+                          reason=f"Automatic: {_headline(clock, threshold).lower()}", log=out)
     elif action is EscalationAction.propose_vendor:
-        notify(session, [*_managers(session, ticket), _dispatcher(ticket)],
-               kind="vendor_proposal", title=f"{ticket.number}: consider a vendor engagement",
-               body=body + " Consider engaging a vendor.", now=now, ticket=ticket)
-        record_event(session, ticket, EventKind.escalated, actor=None, now=now,
-                     field="vendor_proposal", body=f"Vendor engagement proposed: {body}")
+        out.notify([*_managers(session, ticket), _dispatcher(ticket)],
+                   kind="vendor_proposal", title=f"{ticket.number}: consider a vendor engagement",
+                   body=body + " Consider engaging a vendor.", now=now, ticket=ticket)
+        out.event(ticket, EventKind.escalated, actor=None, now=now, field="vendor_proposal",
+                  body=f"Vendor engagement proposed: {body}")
     return 1
 
 
-def _ola_warning(session, clock, threshold, crossed_at, now) -> int:
+def _ola_warning(session, out, clock, threshold, now) -> int:
     engagement = clock.engagement
     title = (f"{clock.ticket.number}: {engagement.vendor.name} "
              f"{_headline(clock, threshold).replace('SLA', 'OLA')}")
-    notify(session, [engagement.requested_by, *_managers(session, clock.ticket)],
-           kind="ola_breach" if threshold >= 100 else "ola_warning", title=title,
-           body=title, now=now, ticket=clock.ticket)
+    out.notify([engagement.requested_by, *_managers(session, clock.ticket)],
+               kind="ola_breach" if threshold >= 100 else "ola_warning", title=title,
+               body=title, now=now, ticket=clock.ticket)
     return 1
 
 
 # --- manual escalation ---------------------------------------------------------------------
 
 def escalate_to_group(session: Session, ticket: Ticket, group: Group, *, actor: User | None,
-                      now: datetime, reason: str) -> Ticket:
-    """Functional escalation: hand the ticket to ``group`` (unassigned), tier follows it."""
+                      now: datetime, reason: str,
+                      log: ActionLog | DirectLog | None = None) -> Ticket:
+    """Functional escalation: hand the ticket to ``group`` (unassigned), tier follows it.
+
+    With ``log`` (the sweep) history and notices go to the batch and nothing is flushed here.
+    """
     if not ticket.is_open:
         raise InvalidTransition(f"{ticket.number} is {ticket.status.label}; reopen it first.")
+    out = log if log is not None else DirectLog(session)
     old_group, old_tier = ticket.group, ticket.tier
     ticket.group = group
     ticket.assignee = None
     ticket.tier = group.tier
     if ticket.status is Status.assigned:
         ticket.status = Status.new
-        record_event(session, ticket, EventKind.status_changed, actor=actor, now=now,
-                     field="status", old="assigned", new="new", is_public=True)
-    record_event(session, ticket, EventKind.field_changed, actor=actor, now=now, field="group",
-                 old=old_group.name if old_group else None, new=group.name)
+        out.event(ticket, EventKind.status_changed, actor=actor, now=now, field="status",
+                  old="assigned", new="new", is_public=True)
+    out.event(ticket, EventKind.field_changed, actor=actor, now=now, field="group",
+              old=old_group.name if old_group else None, new=group.name)
     if old_tier != group.tier:
-        record_event(session, ticket, EventKind.field_changed, actor=actor, now=now,
-                     field="tier", old=old_tier, new=group.tier)
-    record_event(session, ticket, EventKind.escalated, actor=actor, now=now, field="group",
-                 new=group.name, body=reason)
+        out.event(ticket, EventKind.field_changed, actor=actor, now=now, field="tier",
+                  old=old_tier, new=group.tier)
+    out.event(ticket, EventKind.escalated, actor=actor, now=now, field="group", new=group.name,
+              body=reason)
     ticket.updated_at = now
-    notify(session, [group.dispatcher], kind="escalated", now=now, ticket=ticket,
-           title=f"{ticket.number} escalated to {group.name}: {ticket.title}",
-           body=f"{ticket.number} (P{ticket.priority}) was escalated to {group.name}. "
-                f"Reason: {reason}")
-    session.flush()
+    out.notify([group.dispatcher], kind="escalated", now=now, ticket=ticket,
+               title=f"{ticket.number} escalated to {group.name}: {ticket.title}",
+               body=f"{ticket.number} (P{ticket.priority}) was escalated to {group.name}. "
+                    f"Reason: {reason}")
+    if not out.batched:
+        session.flush()
     return ticket
 
 

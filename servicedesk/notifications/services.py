@@ -26,12 +26,8 @@ BASE_BACKOFF = timedelta(minutes=1)
 def notify(session: Session, users: Iterable[User | None], *, kind: str, title: str,
            body: str, now: datetime, ticket=None, email: bool = True) -> list[Notification]:
     """One in-app notice per distinct active user, plus an e-mail in the outbox. Flushes."""
-    seen: set[int] = set()
     made: list[Notification] = []
-    for user in users:
-        if user is None or user.id in seen or not user.is_active:
-            continue
-        seen.add(user.id)
+    for user in recipients(users):
         notice = Notification(user=user, ticket=ticket, kind=kind, title=title[:200], body=body,
                               created_at=now)
         session.add(notice)
@@ -44,14 +40,83 @@ def notify(session: Session, users: Iterable[User | None], *, kind: str, title: 
     return made
 
 
+def recipients(users: Iterable[User | None]) -> list[User]:
+    """Who a notice goes to: each active user once, in the order given (None skipped)."""
+    seen: set[int] = set()
+    out: list[User] = []
+    for user in users:
+        if user is not None and user.id not in seen and user.is_active:
+            seen.add(user.id)
+            out.append(user)
+    return out
+
+
+class NoticeBatch:
+    """Notices collected during a batch job (the SLA sweep) and written by ``write`` with one
+    INSERT for the notices and one for their e-mails: the same rows ``notify`` makes, without
+    an ORM object and a flush per notice."""
+
+    def __init__(self) -> None:
+        #: (notice columns, e-mail address or None, e-mail subject)
+        self._rows: list[tuple[dict, str | None, str]] = []
+
+    def add(self, users: Iterable[User | None], *, kind: str, title: str, body: str,
+            now: datetime, ticket=None, email: bool = True) -> int:
+        """Queue one notice per recipient (see ``notify``); returns how many."""
+        made = recipients(users)
+        for user in made:
+            self._rows.append(({"user_id": user.id, "kind": kind, "title": title[:200],
+                                "ticket_id": ticket.id if ticket is not None else None,
+                                "body": body, "created_at": now},
+                               user.email if email else None, title[:250]))
+        return len(made)
+
+    def write(self, session: Session) -> int:
+        """Insert the queued notices and their e-mails in the session's transaction; returns
+        how many notices."""
+        if not self._rows:
+            return 0
+        table = Notification.__table__
+        ids = _new_ids(session, table, len(self._rows))
+        session.execute(table.insert(), [{"id": notice_id, **row}
+                                         for notice_id, (row, _, _) in zip(ids, self._rows)])
+        mails = [{"to_address": address, "subject": subject, "body_text": row["body"],
+                  "notification_id": notice_id, "created_at": row["created_at"], "attempts": 0,
+                  "next_attempt_at": row["created_at"]}
+                 for (row, address, subject), notice_id in zip(self._rows, ids, strict=True)
+                 if address]
+        if mails:
+            session.execute(OutboundEmail.__table__.insert(), mails)
+        count, self._rows = len(self._rows), []
+        return count
+
+
+def _new_ids(session: Session, table: sa.Table, count: int) -> list[int]:
+    """Ids for ``count`` new rows, taken before a bulk INSERT so that it needs no RETURNING
+    (SQLite cannot return a multi-row INSERT's ids in order, so SQLAlchemy would insert row by
+    row): from the id sequence on PostgreSQL; above the current maximum on SQLite, where the
+    transaction holds the write lock from its start (``BEGIN IMMEDIATE``), so nobody else can
+    take them before it commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+        return list(session.scalars(sa.select(sa.func.nextval(sequence))
+                                    .select_from(sa.func.generate_series(1, count))))
+    start = session.scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0)))
+    return list(range(start + 1, start + 1 + count))
+
+
 def unread_count(session: Session, user: User) -> int:
     return session.scalar(sa.select(sa.func.count(Notification.id)).where(
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
-def recent(session: Session, user: User, limit: int = 20) -> list[Notification]:
-    return list(session.scalars(sa.select(Notification).where(Notification.user_id == user.id)
-                                .order_by(Notification.id.desc()).limit(limit)))
+def recent(session: Session, user: User, limit: int = 20, *,
+           unread_only: bool = False) -> list[Notification]:
+    """The user's newest notices first (only unread ones if asked)."""
+    stmt = sa.select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return list(session.scalars(stmt.order_by(Notification.id.desc()).limit(limit)))
 
 
 def mark_read(session: Session, user: User, *, now: datetime,

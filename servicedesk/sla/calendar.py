@@ -594,6 +594,12 @@ def holidays_for(country_code: str, years: Iterable[int],
     as the package reports them (e.g. China's "day off (substituted)"); it does not add the
     weekend days some countries work in exchange.
     """
+    return frozenset(named_holidays_for(country_code, years, subdiv))
+
+
+def named_holidays_for(country_code: str, years: Iterable[int],
+                       subdiv: str | None = None) -> dict[date, str]:
+    """Like :func:`holidays_for`, with each day's name (``{date: name}``, sorted by date)."""
     import holidays as holidays_package   # heavy import (~0.1 s); only needed here
 
     if not isinstance(country_code, str) or not country_code.strip():
@@ -605,11 +611,12 @@ def holidays_for(country_code: str, years: Iterable[int],
             raise ValueError(f"years must be integers, not {year!r}")
         wanted.append(year)
     if not wanted:
-        return frozenset()
+        return {}
     code = country_code.strip().upper()
     try:
         table = holidays_package.country_holidays(code, subdiv=subdiv, years=sorted(set(wanted)))
     except NotImplementedError as exc:
         where = f"country {code!r}" + (f" subdivision {subdiv!r}" if subdiv else "")
         raise ValueError(f"no holiday data for {where}") from exc
-    return frozenset(day for day in table.keys() if day.year in set(wanted))
+    years_set = set(wanted)
+    return {day: table.get(day) for day in sorted(table.keys()) if day.year in years_set}

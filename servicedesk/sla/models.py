@@ -93,6 +93,11 @@ class SLAPolicy(db.Model):
     #: Percentages of the target at which warnings fire, ascending, e.g. [50, 75].
     warning_thresholds: Mapped[list] = mapped_column(sa.JSON)
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: Set on an earlier version, kept (inactive, read-only) for the clocks that started under
+    #: it when the current policy's thresholds, pausing statuses or rules changed
+    #: (sla/admin.py); points at the current policy.
+    superseded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sla_policies.id"))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     calendar: Mapped[Calendar] = relationship()
     service = relationship("Service")

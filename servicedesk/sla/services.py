@@ -21,11 +21,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from servicedesk.refcache import reference_cache
 from servicedesk.sla.calendar import (
     WorkingCalendar, add_business_time, business_seconds_between,
 )
 from servicedesk.sla.models import (
-    Calendar, ClockKind, ClockPause, ClockState, SLAClock, SLAPolicy,
+    Calendar, ClockKind, ClockPause, ClockState, Holiday, SLAClock, SLAPolicy,
 )
 from servicedesk.tickets.models import Status, Ticket
 
@@ -33,9 +34,13 @@ TICKET_KINDS = (ClockKind.response, ClockKind.resolution)
 #: Clocks without a policy (vendor OLAs) warn at these percentages.
 DEFAULT_THRESHOLDS = (50, 75, 100)
 
+# Policies and calendars change rarely and are read by every new ticket: cached per process.
+reference_cache.watch(SLAPolicy, Calendar, Holiday)
+
 
 class CalendarCache:
-    """WorkingCalendar objects by calendar id, built once per operation or sweep."""
+    """WorkingCalendar objects by calendar id, built once per operation or sweep (and shared
+    between requests through the reference cache while the calendar tables are unchanged)."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -44,7 +49,9 @@ class CalendarCache:
     def get(self, calendar_id: int) -> WorkingCalendar:
         cal = self._by_id.get(calendar_id)
         if cal is None:
-            cal = working_calendar(self._session.get(Calendar, calendar_id))
+            cal = reference_cache.get(
+                self._session, ("working_calendar", calendar_id),
+                lambda session: working_calendar(session.get(Calendar, calendar_id)))
             self._by_id[calendar_id] = cal
         return cal
 
@@ -54,20 +61,55 @@ def working_calendar(calendar: Calendar) -> WorkingCalendar:
                                      holidays=[h.day for h in calendar.holidays])
 
 
+@dataclass(frozen=True)
+class PolicyTerms:
+    """An active policy's matching criteria and targets, as plain (cacheable) data."""
+
+    id: int
+    priority: int | None
+    service_id: int | None
+    category_id: int | None
+    calendar_id: int
+    response_minutes: int
+    resolution_minutes: int
+    thresholds: tuple[int, ...]
+
+    def matches(self, priority: int, service_id: int | None, category_id: int | None) -> bool:
+        return ((self.priority is None or self.priority == priority)
+                and (self.service_id is None or self.service_id == service_id)
+                and (self.category_id is None or self.category_id == category_id))
+
+    @property
+    def specificity(self) -> int:
+        """Service match 4, category 2, priority 1."""
+        return ((4 if self.service_id is not None else 0)
+                + (2 if self.category_id is not None else 0)
+                + (1 if self.priority is not None else 0))
+
+
+def _load_active_policies(session: Session) -> tuple[PolicyTerms, ...]:
+    return tuple(PolicyTerms(id=p.id, priority=p.priority, service_id=p.service_id,
+                             category_id=p.category_id, calendar_id=p.calendar_id,
+                             response_minutes=p.response_minutes,
+                             resolution_minutes=p.resolution_minutes,
+                             thresholds=tuple(p.thresholds))
+                 for p in session.scalars(sa.select(SLAPolicy).where(SLAPolicy.is_active)))
+
+
+def matching_terms(session: Session, *, priority: int, service_id: int | None,
+                   category_id: int | None) -> PolicyTerms | None:
+    """The most specific active policy (service 4, category 2, priority 1; ties: lowest id)."""
+    candidates = [t for t in reference_cache.get(session, "sla_policies", _load_active_policies)
+                  if t.matches(priority, service_id, category_id)]
+    return max(candidates, key=lambda t: (t.specificity, -t.id), default=None)
+
+
 def match_policy(session: Session, *, priority: int, service_id: int | None,
                  category_id: int | None) -> SLAPolicy | None:
-    """The most specific active policy (service 4, category 2, priority 1; ties: lowest id)."""
-    P = SLAPolicy
-    specificity = (sa.case((P.service_id.is_not(None), 4), else_=0)
-                   + sa.case((P.category_id.is_not(None), 2), else_=0)
-                   + sa.case((P.priority.is_not(None), 1), else_=0))
-    stmt = (sa.select(P).where(
-        P.is_active,
-        sa.or_(P.priority.is_(None), P.priority == priority),
-        sa.or_(P.service_id.is_(None), P.service_id == service_id),
-        sa.or_(P.category_id.is_(None), P.category_id == category_id),
-    ).order_by(specificity.desc(), P.id.asc()).limit(1))
-    return session.scalar(stmt)
+    """The most specific active policy as a row (see :func:`matching_terms`)."""
+    terms = matching_terms(session, priority=priority, service_id=service_id,
+                           category_id=category_id)
+    return None if terms is None else session.get(SLAPolicy, terms.id)
 
 
 def policy_for(session: Session, ticket: Ticket) -> SLAPolicy | None:
@@ -81,7 +123,7 @@ def thresholds_of(clock: SLAClock) -> list[int]:
     return list(DEFAULT_THRESHOLDS)
 
 
-def _target_seconds(policy: SLAPolicy, kind: ClockKind) -> int:
+def _target_seconds(policy: SLAPolicy | PolicyTerms, kind: ClockKind) -> int:
     minutes = policy.response_minutes if kind is ClockKind.response else policy.resolution_minutes
     return minutes * 60
 
@@ -119,17 +161,25 @@ def reschedule(clock: SLAClock, cal: WorkingCalendar) -> None:
 
 
 def advance_threshold(clock: SLAClock, cal: WorkingCalendar) -> None:
-    """Move to the threshold after the one just fired and reschedule."""
+    """Move to the threshold after the one just fired and time it (the sweep's hot path:
+    firing changes neither the elapsed time nor the stored due time, which is reused)."""
     later = [t for t in thresholds_of(clock) if t > (clock.next_threshold or 100)]
     clock.next_threshold = later[0] if later else None
-    reschedule(clock, cal)
+    if clock.state is not ClockState.running or clock.due_at is None:
+        reschedule(clock, cal)
+    elif clock.next_threshold is None:
+        clock.next_check_at = None
+    elif clock.next_threshold >= 100:
+        clock.next_check_at = clock.due_at
+    else:
+        clock.next_check_at = _instant_of(clock, cal, clock.next_threshold)
 
 
 def new_clock(session: Session, *, ticket: Ticket, kind: ClockKind, target_seconds: int,
               calendar_id: int, now: datetime, cal: WorkingCalendar,
-              policy: SLAPolicy | None = None, engagement=None) -> SLAClock:
-    clock = SLAClock(ticket=ticket, kind=kind, policy=policy, calendar_id=calendar_id,
-                     engagement=engagement, state=ClockState.running,
+              policy: SLAPolicy | PolicyTerms | None = None, engagement=None) -> SLAClock:
+    clock = SLAClock(ticket=ticket, kind=kind, policy_id=None if policy is None else policy.id,
+                     calendar_id=calendar_id, engagement=engagement, state=ClockState.running,
                      target_seconds=target_seconds, started_at=now, segment_started_at=now,
                      elapsed_before=0.0, is_cancelled=False)
     clock.next_threshold = (policy.thresholds if policy is not None and kind in TICKET_KINDS
@@ -204,17 +254,19 @@ def ticket_clocks(ticket: Ticket, *kinds: ClockKind) -> list[SLAClock]:
 
 
 def start_ticket_clocks(session: Session, ticket: Ticket, now: datetime) -> list[SLAClock]:
-    """Response and resolution clocks for a new ticket (none if no policy matches)."""
-    policy = policy_for(session, ticket)
-    if policy is None:
+    """Response and resolution clocks for a new ticket (none if no policy matches).
+
+    The ticket may still be pending (ticket_created is sent before the insert): the clocks
+    are added to the session and inserted by the caller's flush together with the ticket.
+    """
+    terms = matching_terms(session, priority=ticket.priority, service_id=ticket.service_id,
+                           category_id=ticket.category_id)
+    if terms is None:
         return []
-    cal = CalendarCache(session).get(policy.calendar_id)
-    clocks = [new_clock(session, ticket=ticket, kind=kind, policy=policy, now=now, cal=cal,
-                        target_seconds=_target_seconds(policy, kind),
-                        calendar_id=policy.calendar_id)
-              for kind in TICKET_KINDS]
-    session.flush()
-    return clocks
+    cal = CalendarCache(session).get(terms.calendar_id)
+    return [new_clock(session, ticket=ticket, kind=kind, policy=terms, now=now, cal=cal,
+                      target_seconds=_target_seconds(terms, kind), calendar_id=terms.calendar_id)
+            for kind in TICKET_KINDS]
 
 
 def on_first_response(session: Session, ticket: Ticket, now: datetime) -> None:
@@ -266,6 +318,8 @@ class ClockStatus:
     remaining_seconds: float
     percent: float
     due_at: datetime | None
+    #: The first warning threshold (percent): running clocks past it show amber.
+    warning_percent: int = 50
 
     @property
     def colour(self) -> str:
@@ -276,7 +330,7 @@ class ClockStatus:
             return "success" if self.state == "met" else "secondary"
         if self.state == "paused":
             return "secondary"
-        return "warning" if self.percent >= 50 else "success"
+        return "warning" if self.percent >= self.warning_percent else "success"
 
 
 def clock_status(clock: SLAClock, cal: WorkingCalendar, now: datetime) -> ClockStatus:
@@ -293,7 +347,7 @@ def clock_status(clock: SLAClock, cal: WorkingCalendar, now: datetime) -> ClockS
                        target_seconds=clock.target_seconds,
                        remaining_seconds=clock.target_seconds - elapsed,
                        percent=round(100 * elapsed / clock.target_seconds, 1),
-                       due_at=clock.due_at)
+                       due_at=clock.due_at, warning_percent=thresholds_of(clock)[0])
 
 
 def ticket_clock_statuses(session: Session, ticket: Ticket, now: datetime) -> list[ClockStatus]:
