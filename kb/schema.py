@@ -1,15 +1,23 @@
 """What an article looks like to the index: the document dataclass and the Whoosh schema.
 
-Text fields and their query-time boosts (``FIELD_BOOSTS``)::
+All text of an article is indexed into **one** field, ``content``, with a weight per part
+(``FIELD_WEIGHTS``)::
 
     title 4.0 > symptoms 2.5 > keywords (tags + services as words) 2.0 > resolution 1.5
       > body 1.0 > cause 0.8
 
-Boosts are applied by the query parser, not baked into the index, so they can be tuned without
-a rebuild. ``tags`` and ``services`` are also KEYWORD fields (lower-cased, comma-separated) for
-exact filtering; ``status``, ``audience`` and ``language`` are ID fields and ``is_known_error`` a
-BOOLEAN, all filterable. Usefulness figures live in per-document columns (not indexed), read at
-query time by the ranking in ``kb.search``. The text of every field is stored for snippets.
+A term's weight in an article is the sum of the weights of its occurrences, which is what BM25F
+does with per-field weights (one length normalisation instead of one per field). A single field
+keeps queries to one posting list per word: searching six separately boosted fields made every
+query six times the work, too slow for pure-Python Whoosh at 100,000 articles. Parts are
+separated by a position gap so a phrase never spans two of them. Changing the weights needs a
+rebuild (bump ``SCHEMA_REVISION``).
+
+``title`` is also indexed on its own (for ``title:`` queries). ``tags`` and ``services`` are
+KEYWORD fields (lower-cased, comma-separated) for exact filtering; ``status``, ``audience`` and
+``language`` are ID fields and ``is_known_error`` a BOOLEAN, all filterable. Usefulness figures
+live in per-document columns (not indexed), read at query time by the ranking in
+``kb.search``. The text of every part is stored for snippets.
 """
 
 from __future__ import annotations
@@ -19,19 +27,21 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from collections import defaultdict
+
 from whoosh import columns, fields, formats
 
-from kb.analyzers import ANALYZER_VERSION, MixedAnalyzer
+from kb.analyzers import ANALYZER_VERSION, MixedAnalyzer, iter_terms
 from kb.errors import InvalidDocument
 
 #: Bump when the fields change; with ANALYZER_VERSION it forms the on-disk format version.
-SCHEMA_REVISION = 1
+SCHEMA_REVISION = 2
 FORMAT_VERSION = f"{SCHEMA_REVISION}.{ANALYZER_VERSION}"
 
 AUDIENCES = frozenset({"internal", "public"})
 
-#: Query-time boosts of the text fields searched by default.
-FIELD_BOOSTS = {
+#: Weight of each part of an article in the ``content`` field.
+FIELD_WEIGHTS = {
     "title": 4.0,
     "symptoms": 2.5,
     "keywords": 2.0,
@@ -39,11 +49,14 @@ FIELD_BOOSTS = {
     "body": 1.0,
     "cause": 0.8,
 }
-TEXT_FIELDS = tuple(FIELD_BOOSTS)
+#: The field searched by default.
+CONTENT = "content"
+#: Fields a query may search (the default one and ``title:``); synonyms apply to these.
+TEXT_FIELDS = (CONTENT, "title")
 #: Stored text fields a snippet may be cut from, in order of preference.
 SNIPPET_FIELDS = ("symptoms", "resolution", "body", "cause")
-#: Fields whose unstemmed words feed spelling corrections ("did you mean").
-SPELLING_SOURCES = ("title", "symptoms", "keywords")
+#: Positions left empty between parts, so phrases do not run from one part into the next.
+PART_GAP = 100
 
 MAX_TEXT_LENGTH = 100_000
 
@@ -85,17 +98,38 @@ class ArticleDoc:
         return cls(**dict(data))
 
 
+class WeightedText(fields.TEXT):
+    """A text field fed with ``[(text, weight), ...]``: each part's terms count ``weight``
+    times toward the term weight BM25 scores (positions and lengths count them once)."""
+
+    def index(self, value, **kwargs):
+        if isinstance(value, str):
+            value = [(value, 1.0)]
+        positions: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, float] = defaultdict(float)
+        pos = 0
+        for text, weight in value:
+            for term, _, _ in iter_terms(text):
+                positions[term].append(pos)
+                weights[term] += weight
+                pos += 1
+            pos += PART_GAP
+        encode = self.format.encode
+        for term, poslist in positions.items():
+            yield term.encode("utf-8"), len(poslist), weights[term], encode(poslist)
+
+
 def build_schema() -> fields.Schema:
     """Return the Whoosh schema of the article index."""
     text = MixedAnalyzer()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True, sortable=True),
+        content=WeightedText(analyzer=text),
         title=fields.TEXT(analyzer=text, stored=True),
-        symptoms=fields.TEXT(analyzer=text, stored=True),
-        cause=fields.TEXT(analyzer=text, stored=True),
-        resolution=fields.TEXT(analyzer=text, stored=True),
-        body=fields.TEXT(analyzer=text, stored=True),
-        keywords=fields.TEXT(analyzer=text),
+        symptoms=fields.STORED(),
+        cause=fields.STORED(),
+        resolution=fields.STORED(),
+        body=fields.STORED(),
         # Unstemmed words of the title, symptoms and keywords: the vocabulary for corrections.
         spell=fields.FieldType(
             formats.Existence(), analyzer=MixedAnalyzer(stem_words=False, cjk=False), scorable=False
@@ -199,11 +233,12 @@ def document_fields(doc: ArticleDoc) -> dict[str, Any]:
     tags = _labels("tags", doc.tags)
     services = _labels("services", doc.services)
     keywords = " ".join(tags + services)
+    parts = {"title": title, "keywords": keywords, **texts}
     return {
         "id": str(doc.id),
+        "content": [(parts[name], weight) for name, weight in FIELD_WEIGHTS.items() if parts[name]],
         "title": title,
         **texts,
-        "keywords": keywords,
         "spell": " ".join((title, texts["symptoms"], keywords)),
         "tags": ",".join(tags),
         "services": ",".join(services),

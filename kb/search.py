@@ -2,9 +2,9 @@
 
 Ranking
 =======
-Text relevance first: Whoosh's BM25F scores the query against the boosted text fields
-(``kb.schema.FIELD_BOOSTS``: title > symptoms > keywords > resolution > body > cause). That
-*text score* is then multiplied by a bounded *usefulness* factor::
+Text relevance first: Whoosh's BM25F (B=0.75, K1=1.2) scores the query against the weighted
+``content`` field (``kb.schema.FIELD_WEIGHTS``: title > symptoms > keywords > resolution > body
+> cause). That *text score* is multiplied by a bounded *usefulness* factor::
 
     age_days    = (now - last_used_at) / 1 day              (never used: recent_uses = 0)
     recent_uses = uses * 0.5 ** (age_days / USE_HALF_LIFE_DAYS)
@@ -22,19 +22,26 @@ passed in by the caller; kb never reads the clock.
 Usefulness never beats clearly better text relevance: the factor lies in
 ``(MIN_BOOST, MAX_BOOST] = (0.9, 1.35]``, so an article whose text score is more than
 ``DOMINANCE_RATIO = 1.5`` times another's always ranks above it, whatever their usage and
-votes. Usefulness re-orders articles of comparable relevance. Ties go to the higher text score,
-then the lower id.
+votes. Usefulness re-orders articles of comparable relevance. Equal final scores go to the
+lower article id.
 
-The ranking is exact, not a re-ranking of an arbitrary top N: candidates are taken in text
-order until the last one's text score times MAX_BOOST cannot reach the page being served
-(the candidate pool grows fourfold until it does, up to ``MAX_CANDIDATES``).
+The factor is applied inside Whoosh's scorer (every term score of a document is multiplied by
+the document's factor, which multiplies the sum), with block upper bounds scaled by MAX_BOOST
+(so Whoosh's block skipping would stay exact; it is off, see USE_BLOCK_QUALITY): one pass that
+scores and counts, the top N exact, no re-ranking of an arbitrary candidate list. ``suggest`` may multiply articles of the ticket's own services by
+``PREFERRED_BOOST`` as well.
+
+Per-candidate costs are kept small: each segment's usage columns are memoised across queries
+(segments never change), and a broad restriction (status/audience keeping at least
+``BROAD_FILTER_SHARE`` of the index) is a set of allowed documents cached per searcher and
+checked by the collector, instead of an intersection walked for every candidate.
 
 Queries
 =======
 ``search`` accepts Whoosh syntax (``"phrases"``, ``AND``/``OR``/``NOT``, ``(groups)``,
 ``title:``/``tags:``/``services:`` prefixes); words are ANDed. Input is cleaned first (control
 characters dropped, NFKC, at most ``MAX_QUERY_LENGTH`` characters) and Chinese runs are cut
-into words so each word may match in a different field. Anything the parser rejects is retried
+into words so each word is looked up on its own. Anything the parser rejects is retried
 as plain words; a query of only stop words or syntax finds nothing. Never raises on user text.
 When the AND query finds nothing: misspelt words are corrected from the index's vocabulary
 (``corrected_query`` says so), then the words are ORed (``relaxed``). Synonyms
@@ -42,7 +49,10 @@ When the AND query finds nothing: misspelt words are corrected from the index's 
 
 ``suggest`` takes the free text of the intake form (title + description), keeps its
 ``SUGGEST_MAX_TERMS`` rarest known terms (after correcting misspellings), ORs them and ranks the
-same way, preferring the ticket's services when given.
+same way, preferring the ticket's services when given. Words in more than
+``SUGGEST_COMMON_SHARE`` of a large index are left out while rarer words remain: at 100,000
+articles an OR with a word found in half of them scored tens of thousands of articles (seconds
+per suggestion) to tell little.
 """
 
 from __future__ import annotations
@@ -52,10 +62,12 @@ import html
 import math
 import re
 import unicodedata
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from whoosh import qparser
+from whoosh import collectors, qparser, scoring
 from whoosh.matching import DisjunctionMaxMatcher, RequireMatcher
 from whoosh.query import (
     QueryError,
@@ -77,7 +89,14 @@ from kb.analyzers import (
     jieba_tokenizer,
     stem,
 )
-from kb.schema import FIELD_BOOSTS, QUERY_SCHEMA, SNIPPET_FIELDS, TEXT_FIELDS, normalise_label
+from kb.schema import (
+    CONTENT,
+    FIELD_WEIGHTS,
+    QUERY_SCHEMA,
+    SNIPPET_FIELDS,
+    TEXT_FIELDS,
+    normalise_label,
+)
 from kb.synonyms import SYNONYM_BOOST, synonym_map
 
 # -- limits ------------------------------------------------------------------------------------
@@ -88,10 +107,14 @@ MAX_QUERY_LENGTH = 256
 MAX_SUGGEST_LENGTH = 2000
 #: At most this many distinct terms of the intake text are searched.
 SUGGEST_MAX_TERMS = 12
+#: ``suggest`` leaves out words found in more than this share of the articles (and in more
+#: than SUGGEST_COMMON_MIN_DOCS of them) while rarer words remain: they say little about the
+#: problem and cost most (every article holding them is scored).
+SUGGEST_COMMON_SHARE = 0.05
+SUGGEST_COMMON_MIN_DOCS = 500
 MAX_LIMIT = 100
 #: Deepest result served: page * limit beyond this returns no hits (total is still given).
 MAX_RESULT_WINDOW = 1000
-MAX_CANDIDATES = 4000
 
 # -- ranking -----------------------------------------------------------------------------------
 
@@ -266,7 +289,8 @@ class Filters:
             for s in (self.audience, self.statuses, self.services, self.languages)
         )
 
-    def apply(self, q: Query) -> Query:
+    def required(self) -> Query | None:
+        """The restrictions as one query (None: no restriction but the excluded ids)."""
         required = []
         for fieldname, values in (
             ("audience", self.audience),
@@ -279,8 +303,15 @@ class Filters:
                 required.append(terms[0] if len(terms) == 1 else Or(terms))
         if self.known_errors_only:
             required.append(Term("is_known_error", True))
-        if required:
-            q = _Require(q, required[0] if len(required) == 1 else And(required))
+        if not required:
+            return None
+        return required[0] if len(required) == 1 else And(required)
+
+    def apply(self, q: Query, *, restrict: bool = True) -> Query:
+        """``q`` with the restrictions (unless ``restrict=False``) and exclusions applied."""
+        required = self.required() if restrict else None
+        if required is not None:
+            q = _Require(q, required)
         if self.exclude_ids:
             q = AndNot(q, Or([Term("id", str(i)) for i in sorted(self.exclude_ids)]))
         return q
@@ -318,10 +349,8 @@ def _segment_chinese(text: str) -> str:
     return _SPACE_RE.sub(" ", _CJK_RUN_RE.sub(split, text)).strip()
 
 
-def _make_parser(group) -> qparser.MultifieldParser:
-    parser = qparser.MultifieldParser(
-        list(TEXT_FIELDS), QUERY_SCHEMA, fieldboosts=FIELD_BOOSTS, group=group
-    )
+def _make_parser(group) -> qparser.QueryParser:
+    parser = qparser.QueryParser(CONTENT, QUERY_SCHEMA, group=group)
     # Wildcards and ranges can expand to thousands of terms: not worth their latency here.
     for plugin in (qparser.WildcardPlugin, qparser.RangePlugin, qparser.EveryPlugin):
         parser.remove_plugin_class(plugin)
@@ -360,7 +389,7 @@ def expand_synonyms(q: Query) -> Query:
 
     def rewrite(node: Query) -> Query:
         if isinstance(node, Term):
-            if node.fieldname in FIELD_BOOSTS and node.text in synonyms:
+            if node.fieldname in TEXT_FIELDS and node.text in synonyms:
                 # Max, not sum: an article using three synonyms is not three times as relevant.
                 return _DisjunctionMax([node, *alternatives(node)])
             return node
@@ -382,7 +411,7 @@ def _is_cjk_word_group(node: And) -> bool:
     subs = node.subqueries
     if len(subs) < 2 or not all(isinstance(s, Term) for s in subs):
         return False
-    if len({s.fieldname for s in subs}) != 1 or subs[0].fieldname not in FIELD_BOOSTS:
+    if len({s.fieldname for s in subs}) != 1 or subs[0].fieldname not in TEXT_FIELDS:
         return False
     texts = [s.text for s in subs if isinstance(s.text, str)]
     if len(texts) != len(subs) or not _CJK_CHAR_RE.search(texts[0]):
@@ -395,7 +424,7 @@ def query_terms(q: Query) -> frozenset[str]:
     """The text-field terms of a query (for highlighting)."""
     terms = set()
     for fieldname, text in q.iter_all_terms():
-        if fieldname in FIELD_BOOSTS and isinstance(text, str):
+        if fieldname in TEXT_FIELDS and isinstance(text, str):
             terms.add(text)
     return frozenset(terms)
 
@@ -404,7 +433,7 @@ def query_terms(q: Query) -> frozenset[str]:
 
 
 def _known(reader, term: str) -> bool:
-    return any(reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+    return reader.doc_frequency(CONTENT, term) > 0
 
 
 def _best_correction(reader, word: str) -> str | None:
@@ -477,42 +506,176 @@ def _epoch(now: datetime) -> float:
     return now.timestamp()
 
 
-def _ranked(searcher, q: Query, now: float, window: int, preferred=frozenset()):
-    """Return ([(final, text, id, docnum)] best first, ``window`` long if possible, total).
+class _UsefulnessWeighting(scoring.BM25F):
+    """BM25F whose every term score is multiplied by the document's usefulness factor.
 
-    Documents in ``preferred`` (docnums) get their final score times PREFERRED_BOOST.
+    Scores sum (or take the max) over terms, so the document's final score is its text score
+    times the factor. Upper bounds are scaled by the largest possible factor, which keeps
+    Whoosh's block skipping exact. One instance per query (it caches factors per document).
     """
-    top_boost = MAX_BOOST * (PREFERRED_BOOST if preferred else 1.0)
+
+    def __init__(self, now: float, preferred: Query | None):
+        super().__init__()
+        self.now = now
+        self.preferred = preferred
+        self.top = MAX_BOOST * (PREFERRED_BOOST if preferred is not None else 1.0)
+        self._segments: dict[int, _SegmentFactors] = {}
+
+    def factors(self, searcher) -> _SegmentFactors:
+        key = id(searcher.reader())
+        segment = self._segments.get(key)
+        if segment is None:
+            segment = self._segments[key] = _SegmentFactors(searcher, self.now, self.preferred)
+        return segment
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        inner = super().scorer(searcher, fieldname, text, qf=qf)
+        return _UsefulnessScorer(inner, self.factors(searcher), self.top)
+
+
+#: Usage columns of recently used segments: segment key -> {docnum: (uses, helpful,
+#: unhelpful, last_used)}. Segments are immutable, so their values never go stale; reading
+#: four Whoosh columns per scored document was a third of a query's time.
+_SEGMENT_USAGE: OrderedDict[tuple, dict[int, tuple]] = OrderedDict()
+_SEGMENT_USAGE_MAX = 64
+_USAGE_COLUMNS = ("uses", "helpful", "unhelpful", "last_used")
+
+
+def _segment_usage(reader) -> dict[int, tuple]:
+    """The (shared, growing) memo of one segment's usage columns."""
+    segment = getattr(reader, "segment", lambda: None)()
+    if segment is None:  # not a plain segment reader: do not share
+        return {}
+    key = (segment.segment_id(), reader.doc_count_all())
+    memo = _SEGMENT_USAGE.get(key)
+    if memo is None:
+        memo = _SEGMENT_USAGE[key] = {}
+        while len(_SEGMENT_USAGE) > _SEGMENT_USAGE_MAX:
+            _SEGMENT_USAGE.popitem(last=False)
+    return memo
+
+
+class _SegmentFactors:
+    """Usefulness factors of one segment's documents (segment-local docnums), memoised."""
+
+    def __init__(self, searcher, now: float, preferred: Query | None):
+        self.reader = searcher.reader()
+        self.columns = None
+        self.usage = _segment_usage(self.reader)
+        self.now = now
+        self.preferred = (
+            frozenset(searcher.docs_for_query(preferred)) if preferred is not None else ()
+        )
+        self.cache: dict[int, float] = {}
+
+    def _raw(self, docnum: int) -> tuple:
+        raw = self.usage.get(docnum)
+        if raw is None:
+            if self.columns is None:
+                self.columns = [self.reader.column_reader(n) for n in _USAGE_COLUMNS]
+            raw = self.usage[docnum] = tuple(c[docnum] for c in self.columns)
+        return raw
+
+    def __call__(self, docnum: int) -> float:
+        factor = self.cache.get(docnum)
+        if factor is None:
+            factor = usefulness(*self._raw(docnum), self.now)
+            if docnum in self.preferred:
+                factor *= PREFERRED_BOOST
+            self.cache[docnum] = factor
+        return factor
+
+
+class _UsefulnessScorer(scoring.BaseScorer):
+    def __init__(self, inner, factors: _SegmentFactors, top: float):
+        self.inner = inner
+        self.factors = factors
+        self.top = top
+
+    def supports_block_quality(self):
+        return self.inner.supports_block_quality()
+
+    def score(self, matcher):
+        return self.inner.score(matcher) * self.factors(matcher.id())
+
+    def max_quality(self):
+        return self.inner.max_quality() * self.top
+
+    def block_quality(self, matcher):
+        return self.inner.block_quality(matcher) * self.top
+
+
+#: A restriction that keeps at least this share of the index is checked per candidate against
+#: a cached set of allowed documents; a narrower one is intersected with the query instead
+#: (then walking the filter's own postings is the cheaper way).
+BROAD_FILTER_SHARE = 0.2
+#: Whoosh's block-quality skipping. Off: on this data it skipped little (common words have
+#: similar bounds in every block) and it forces a second full pass to count the matches,
+#: which cost a third of an AND query at 100,000 articles; one pass scores and counts.
+USE_BLOCK_QUALITY = False
+_FILTER_SETS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _allowed_docs(searcher, filters: Filters) -> set[int] | None:
+    """Global docnums meeting a broad restriction, cached per searcher (the index at one
+    moment); None when the restriction is narrow or absent (see BROAD_FILTER_SHARE)."""
+    required = filters.required()
+    if required is None:
+        return None
+    key = (filters.audience, filters.statuses, filters.services, filters.languages,
+           filters.known_errors_only)
+    cache = _FILTER_SETS.setdefault(searcher, {})
+    if key not in cache:
+        docs = set(searcher.docs_for_query(required))  # never changed after this
+        cache[key] = docs if len(docs) >= BROAD_FILTER_SHARE * searcher.doc_count_all() \
+            else None
+    return cache[key]
+
+
+def _top_collector(window: int, allow: set[int] | None, usequality: bool = True):
+    # A few more than needed, so that exactly equal scores can be ordered by article id.
+    top = collectors.TopCollector(limit=window + max(window, 10), usequality=usequality)
+    return top if allow is None else collectors.FilterCollector(top, allow=allow)
+
+
+def _ranked(searcher, q: Query, now: float, window: int, preferred: Query | None = None,
+            filters: Filters | None = None):
+    """Return ([(final, text, id, docnum)] best first, at most ``window`` long, total)."""
     reader = searcher.reader()
     if not reader.doc_count():
         return [], 0
-    columns = [reader.column_reader(n) for n in ("uses", "helpful", "unhelpful", "last_used")]
+    filters = filters or Filters()
+    allow = _allowed_docs(searcher, filters)
+    q = filters.apply(q, restrict=allow is None)
+    weighting = _UsefulnessWeighting(now, preferred)
+    collector = _top_collector(window, allow, usequality=USE_BLOCK_QUALITY)
+    context = searcher.context(weighting=weighting)
+    try:
+        searcher.search_with_collector(q, collector, context=context)
+    except AssertionError:
+        # Whoosh's block-skipping optimisation has had matcher bugs; the plain scan is
+        # slower but exact.
+        collector = _top_collector(window, allow, usequality=False)
+        searcher.search_with_collector(q, collector, context=context)
+    results = collector.results()
     ids = reader.column_reader("id")
-    pool = max(window * 2, 50)
-    while True:
-        try:
-            results = searcher.search(q, limit=pool)
-        except AssertionError:
-            # Whoosh's block-skipping optimisation has had matcher bugs; the plain scan is
-            # slower but exact.
-            results = searcher.search(q, limit=pool, optimize=False)
-        top = results.top_n
-        ranked = []
-        for text_score, docnum in top:
-            uses, helpful, unhelpful, last_used = (c[docnum] for c in columns)
-            factor = usefulness(uses, helpful, unhelpful, last_used, now)
-            if docnum in preferred:
-                factor *= PREFERRED_BOOST
-            ranked.append((text_score * factor, text_score, int(ids[docnum]), docnum))
-        ranked.sort(key=lambda r: (-r[0], -r[1], r[2]))
-        if len(top) < pool or pool >= MAX_CANDIDATES:
-            break
-        # Anything outside the pool has text <= the pool's lowest, so final <= bound.
-        bound = top[-1][0] * top_boost
-        if len(ranked) >= window and ranked[window - 1][0] > bound:
-            break
-        pool *= 4
-    return ranked, len(results)
+    ranked = []
+    for final, docnum in results.top_n:
+        segment, local = _locate(searcher, docnum)
+        factor = weighting.factors(segment)(local)
+        ranked.append((final, final / factor, int(ids[docnum]), docnum))
+    ranked.sort(key=lambda r: (-r[0], r[2]))
+    return ranked[:window], len(results)
+
+
+def _locate(searcher, docnum: int):
+    """The leaf searcher holding a top-level docnum, and the docnum within it."""
+    if searcher.subsearchers is None:
+        return searcher, docnum
+    for subsearcher, offset in reversed(searcher.subsearchers):
+        if docnum >= offset:
+            return subsearcher, docnum - offset
+    raise IndexError(docnum)
 
 
 def _page_bounds(limit: int, page: int, max_limit: int = MAX_LIMIT) -> tuple[int, int]:
@@ -576,14 +739,14 @@ def run_search(
 
     def run(q):
         try:
-            return _ranked(searcher, filters.apply(q), now_epoch, window)
+            return _ranked(searcher, q, now_epoch, window, filters=filters)
         except QueryError:
             # Syntax the parser accepted but the index cannot run (a phrase on a keyword
             # field): search the plain words instead.
             plain = parse_query(_SPACE_RE.sub(" ", _SYNTAX_RE.sub(" ", cleaned)))
             if plain is None:
                 return [], 0
-            return _ranked(searcher, filters.apply(plain), now_epoch, window)
+            return _ranked(searcher, plain, now_epoch, window, filters=filters)
 
     ranked, total = run(strict)
     if not total:
@@ -637,23 +800,21 @@ def run_suggest(
     frequencies: dict[str, int] = {}
     for term in analyze_text(corrected or cleaned):
         if term not in frequencies and term not in INTAKE_FILLER:
-            frequencies[term] = max(reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+            frequencies[term] = reader.doc_frequency(CONTENT, term)
     # The rarest terms say most about the problem (and keep the OR query small).
     known = sorted((df, term) for term, df in frequencies.items() if df > 0)
-    terms = [term for _, term in known[:SUGGEST_MAX_TERMS]]
+    common = max(SUGGEST_COMMON_MIN_DOCS, SUGGEST_COMMON_SHARE * reader.doc_count())
+    specific = [(df, term) for df, term in known if df <= common]
+    terms = [term for _, term in (specific or known)[:SUGGEST_MAX_TERMS]]
     if not terms:
         return dataclasses.replace(empty, corrected_query=corrected)
     clauses = [
-        Term(field, term, boost=boost * (1.0 if term in typed else CORRECTION_BOOST))
-        for term in terms
-        for field, boost in FIELD_BOOSTS.items()
+        Term(CONTENT, term, boost=1.0 if term in typed else CORRECTION_BOOST) for term in terms
     ]
     q = expand_synonyms(Or(clauses))
-    preferred = frozenset()
     services = sorted({normalise_label(str(s)) for s in prefer_services} - {""})
-    if services:
-        preferred = frozenset(searcher.docs_for_query(Or([Term("services", s) for s in services])))
-    ranked, total = _ranked(searcher, filters.apply(q), now_epoch, limit, preferred)
+    preferred = Or([Term("services", s) for s in services]) if services else None
+    ranked, total = _ranked(searcher, q, now_epoch, limit, preferred, filters)
     hits = _hits(searcher, ranked, query_terms(q), 0, limit, ("resolution", *SNIPPET_FIELDS))
     return SearchResults(
         hits=hits,

@@ -1,5 +1,6 @@
 import pytest
 
+import kb
 from tests.kb.corpus import NOW, corpus
 
 STATUS = {doc.id: doc.status for doc in corpus()}
@@ -88,3 +89,31 @@ def test_filters_apply_to_relaxed_and_corrected_queries(corpus_index):
     corrected = corpus_index.search("pasword", now=NOW, audience={"public"}, statuses={"published"})
     assert corrected.corrected_query == "password"
     assert all(hit.audience == "public" for hit in corrected.hits)
+
+
+def test_cached_filter_sets_follow_index_changes(empty_index):
+    """Broad restrictions are checked against a set cached per searcher: a write must make
+    the next search see the new statuses."""
+    docs = [kb.ArticleDoc(id=i, title=f"Gate printer jams {i}", resolution="Reseat the roll.",
+                          status="published") for i in range(1, 6)]
+    empty_index.upsert(docs)
+    published = {"published"}
+    assert sorted(h.id for h in empty_index.search("printer", now=NOW,
+                                                   statuses=published).hits) == [1, 2, 3, 4, 5]
+    empty_index.upsert([kb.ArticleDoc(**{**docs[1].__dict__, "status": "retired"})])
+    assert sorted(h.id for h in empty_index.search("printer", now=NOW,
+                                                   statuses=published).hits) == [1, 3, 4, 5]
+
+
+def test_broad_and_narrow_restrictions_give_the_same_answer(corpus_index, monkeypatch):
+    """The cached-set path (broad) and the intersection path (narrow) agree."""
+    from kb import search
+
+    query = dict(now=NOW, audience={"public", "internal"}, statuses={"published"}, limit=20)
+    cached = [(h.id, round(h.score, 9)) for h in corpus_index.search("printer jams", **query).hits]
+    monkeypatch.setattr(search, "BROAD_FILTER_SHARE", 2.0)  # nothing counts as broad
+    search._FILTER_SETS.clear()
+    intersected = [(h.id, round(h.score, 9))
+                   for h in corpus_index.search("printer jams", **query).hits]
+    search._FILTER_SETS.clear()
+    assert cached and cached == intersected

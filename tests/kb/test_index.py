@@ -256,11 +256,10 @@ def test_writer_gives_up_with_index_busy_when_the_lock_is_held(index_path, empty
 def test_threads_can_share_one_index_object_while_it_is_written(empty_index):
     empty_index.upsert(corpus()[:20])
     errors = []
-    stop = threading.Event()
 
     def reader():
         try:
-            while not stop.is_set():
+            for _ in range(12):
                 assert empty_index.search("printer", now=NOW).total >= 1
                 empty_index.suggest("radar display frozen", now=NOW)
         except Exception as exc:  # surfaced below
@@ -270,11 +269,10 @@ def test_threads_can_share_one_index_object_while_it_is_written(empty_index):
     for thread in threads:
         thread.start()
     try:
-        for doc in corpus()[20:40]:
+        for doc in corpus()[20:30]:
             empty_index.upsert([doc])
     finally:
-        stop.set()
         for thread in threads:
             thread.join()
     assert errors == []
-    assert empty_index.doc_count() == 40
+    assert empty_index.doc_count() == 30

@@ -39,7 +39,8 @@ def test_misspelt_description(corpus_index):
 def test_preferred_service_ranks_its_articles_first(empty_index):
     empty_index.upsert(
         [
-            kb.ArticleDoc(id=1, title="Label printer offline", services=["Baggage Handling"]),
+            # Same text length in both, so only the preferred service separates them.
+            kb.ArticleDoc(id=1, title="Label printer offline", services=["Baggage"]),
             kb.ArticleDoc(id=2, title="Label printer offline", services=["POS"]),
             kb.ArticleDoc(
                 id=3,
@@ -52,7 +53,7 @@ def test_preferred_service_ranks_its_articles_first(empty_index):
     text = "label printer offline at the counter"
     assert suggested(empty_index, text) == [1, 2, 3]
     assert suggested(empty_index, text, prefer_services=["pos"]) == [2, 1, 3]
-    assert suggested(empty_index, text, prefer_services=["Baggage Handling", "Parking"]) == [
+    assert suggested(empty_index, text, prefer_services=["Baggage", "Parking"]) == [
         1,
         2,
         3,
@@ -94,3 +95,18 @@ def test_long_description_is_handled(corpus_index):
 
 def test_suggest_on_an_empty_index(empty_index):
     assert empty_index.suggest("printer jam", now=NOW).hits == []
+
+
+def test_very_common_words_are_left_out_while_rarer_ones_remain(empty_index, monkeypatch):
+    from kb import search
+
+    monkeypatch.setattr(search, "SUGGEST_COMMON_MIN_DOCS", 1)
+    monkeypatch.setattr(search, "SUGGEST_COMMON_SHARE", 0.5)
+    docs = [kb.ArticleDoc(id=i, title=f"Office printer {i}", resolution="Restart it.")
+            for i in range(1, 9)]
+    docs.append(kb.ArticleDoc(id=9, title="Printer paper jam", resolution="Open the tray."))
+    empty_index.upsert(docs)
+    found = empty_index.suggest("the printer has a paper jam", now=NOW)
+    assert [h.id for h in found.hits] == [9] and found.total == 1  # "printer": 9 of 9
+    only_common = empty_index.suggest("printer", now=NOW)  # nothing rarer: kept
+    assert only_common.total == 9
