@@ -1,0 +1,1 @@
+"""Read-only analytics for managers: SQL aggregates, dashboards, drill-down, export."""

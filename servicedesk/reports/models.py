@@ -1,0 +1,39 @@
+"""Reports own no facts, only: the record of weekly reports sent, and the indexes their
+aggregates need on other domains' tables (declared here so the reason sits with the query)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from servicedesk.db import UTCDateTime
+from servicedesk.extensions import db
+from servicedesk.sla.models import SLAClock
+from servicedesk.tickets.models import Ticket
+
+
+class WeeklyReport(db.Model):
+    """One row per week whose report was e-mailed: the unique key makes sending exactly-once."""
+
+    __tablename__ = "weekly_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Monday (UTC) the reported week starts; the week is [start, start + 7 days).
+    period_start: Mapped[date] = mapped_column(sa.Date, unique=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recipients: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<WeeklyReport {self.period_start} to {self.recipients}>"
+
+
+# Compliance counts a clock in the period its outcome was decided: met clocks by stopped_at,
+# breached ones by breached_at. Both are range scans per kind.
+sa.Index("ix_sla_clocks_kind_stopped_at", SLAClock.kind, SLAClock.stopped_at)
+# Partial: "breached_at IS NULL" must never pick this index (most clocks are never breached).
+sa.Index("ix_sla_clocks_kind_breached_at", SLAClock.kind, SLAClock.breached_at,
+         sqlite_where=SLAClock.breached_at.is_not(None),
+         postgresql_where=SLAClock.breached_at.is_not(None))
+# Resolved-in-period figures (MTTR, FCR, reopen rate, people).
+sa.Index("ix_tickets_resolved_at", Ticket.resolved_at)
