@@ -49,6 +49,7 @@ def _init_extensions(app: Flask) -> None:
     from servicedesk.extensions import csrf, db, login_manager, migrate
     from servicedesk import models  # noqa: F401  (registers every model on the metadata)
     from servicedesk.sla import receivers  # noqa: F401  (SLA clocks follow ticket signals)
+    from servicedesk.feedback import receivers as _feedback  # noqa: F401  (survey on resolve)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get(
@@ -63,11 +64,29 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from servicedesk.accounts import api as accounts_api, views as accounts_views
     from servicedesk.catalog import api as catalog_api, views as catalog_views
+    from servicedesk.sla import api as sla_api, views as sla_views
+    from servicedesk.escalation import views as escalation_views
+    from servicedesk.feedback import views as feedback_views
+    from servicedesk.reports import api as reports_api, views as reports_views
+    from servicedesk.notifications import views as notifications_views
     from servicedesk.tickets import api as tickets_api, portal, views as tickets_views
     from servicedesk.web import health, openapi
 
-    for module in (health, accounts_views, catalog_views, tickets_views, portal,
-                   accounts_api, catalog_api, tickets_api, openapi):
+    for module in (health, accounts_views, catalog_views, tickets_views, portal, sla_views,
+                   escalation_views, notifications_views, feedback_views, reports_views,
+                   reports_api,
+                   accounts_api, catalog_api, tickets_api, sla_api, openapi):
+        app.register_blueprint(module.bp)
+    from servicedesk.knowledge import api as knowledge_api
+
+    app.register_blueprint(knowledge_api.bp)
+    from servicedesk.knowledge import views as knowledge_views
+
+    app.register_blueprint(knowledge_views.bp)
+    from servicedesk.escalation import api as escalation_api
+    from servicedesk.notifications import api as notifications_api
+
+    for module in (escalation_api, notifications_api):
         app.register_blueprint(module.bp)
 
 

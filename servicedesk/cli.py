@@ -64,6 +64,12 @@ def seed_demo(tickets: int, seed: int) -> None:
     with transaction(db.session):
         summary = demo.seed(db.session, now=utcnow(), tickets=tickets, seed=seed)
     click.echo(summary)
+    from servicedesk.knowledge.indexing import index_path, rebuild
+
+    with transaction(db.session):  # the demo's articles are searchable at once
+        count = rebuild(db.session, index_dir=index_path(), now=utcnow(), procs=1,
+                        commit=db.session.commit)
+    click.echo(f"Knowledge index built: {count} articles in {index_path()}.")
 
 
 @sd.command("scheduler")
@@ -95,6 +101,43 @@ def seed_sla() -> None:
     with transaction(db.session):
         made = seed_defaults(db.session, timezone=current_app.config["DISPLAY_TIMEZONE"])
     click.echo(f"{len(made)} default SLA policies created.")
+
+
+@sd.command("kb-rebuild")
+@click.option("--procs", type=int, default=None,
+              help="Indexing processes (default: one per core, at most 4).")
+@with_appcontext
+def kb_rebuild(procs: int | None) -> None:
+    """Rebuild the knowledge-base search index from the database (into a new generation,
+    swapped in when complete: searches keep working meanwhile)."""
+    import sqlalchemy as sa
+
+    from servicedesk.knowledge.indexing import INDEXED_STATUSES, index_path, rebuild
+    from servicedesk.knowledge.models import Article
+
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Article)
+                              .where(Article.status.in_(INDEXED_STATUSES)))
+    with transaction(db.session), click.progressbar(length=total, label="Indexing articles",
+                                                    show_pos=True) as bar:
+        done = [0]
+
+        def progress(count: int) -> None:
+            bar.update(count - done[0])
+            done[0] = count
+
+        count = rebuild(db.session, index_dir=index_path(), now=utcnow(), progress=progress,
+                        procs=procs, commit=db.session.commit)
+    click.echo(f"Indexed {count} articles into {index_path()}.")
+
+
+@sd.command("kb-sync")
+@with_appcontext
+def kb_sync() -> None:
+    """Apply the pending knowledge-index changes once (what the scheduler's kb_index job does)."""
+    from servicedesk.knowledge.indexing import drain, index_path
+
+    result = drain(db.session, now=utcnow(), index_dir=index_path(), commit=db.session.commit)
+    click.echo(str(result))
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url(INSTANCE_PATH)
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     KB_INDEX_DIR = _env("KB_INDEX_DIR", str(INSTANCE_PATH / "kb_index"))
+    #: Apply index changes in the request that made them (single-process demo/dev only);
+    #: otherwise the scheduler's kb_index job is the one index writer.
+    KB_SYNC_INDEX = _env("KB_SYNC_INDEX", "0") == "1"
+    KB_INDEX_INTERVAL_SECONDS = int(_env("KB_INDEX_INTERVAL_SECONDS", "5"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env("SESSION_COOKIE_SECURE", "0") == "1"
@@ -67,6 +72,8 @@ class Config:
     MAIL_FROM = _env("MAIL_FROM", "servicedesk@localhost")
     SCHEDULER_INTERVAL_SECONDS = int(_env("SCHEDULER_INTERVAL_SECONDS", "30"))
     EMAIL_INTERVAL_SECONDS = int(_env("EMAIL_INTERVAL_SECONDS", "30"))
+    #: How often the scheduler checks whether last week's report is due (sent once a week).
+    WEEKLY_REPORT_INTERVAL_SECONDS = int(_env("WEEKLY_REPORT_INTERVAL_SECONDS", "3600"))
     #: The UI warns when the scheduler's heartbeat is older than this.
     SCHEDULER_STALE_SECONDS = int(_env("SCHEDULER_STALE_SECONDS", "180"))
     DISPLAY_TIMEZONE = _env("DISPLAY_TIMEZONE", "UTC")
@@ -77,6 +84,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    KB_SYNC_INDEX = _env("KB_SYNC_INDEX", "1") == "1"  # the dev server is one process
 
 
 class TestingConfig(Config):
@@ -87,6 +95,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
     SERVER_NAME = "localhost"
+    #: Never the real instance's index; knowledge tests point at their own tmp_path.
+    KB_INDEX_DIR = str(Path(tempfile.gettempdir()) / f"servicedesk-test-kb-{os.getpid()}")
 
     def __init__(self) -> None:  # no secret file in tests
         pass

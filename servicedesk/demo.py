@@ -551,7 +551,17 @@ class _DemoDesk:
         token = self._monitoring_token()
         self._tickets(count)
         self.s.flush()
+        self.knowledge = self._knowledge()
         return self._summary(count, seed_value, token)
+
+    def _knowledge(self) -> str:
+        """Articles, their usage and a known error (servicedesk/knowledge/demo.py)."""
+        from servicedesk.knowledge import demo as knowledge_demo
+
+        by_kind: dict[str, list[Service]] = {}
+        for service, spec in self.services:
+            by_kind.setdefault(spec.kind, []).append(service)
+        return knowledge_demo.seed(self.s, now=self.now, rng=self.rng, services_by_kind=by_kind)
 
     def _user(self, email: str, name: str, role: Role, *, vendor: Vendor | None = None,
               phone: str | None = None, password: bool = True) -> User:
@@ -1158,6 +1168,7 @@ class _DemoDesk:
             f"  {count} tickets over the last {HISTORY.days} days: {status_text}",
             f"  {self.overrides} priority overrides, {self.engagements} vendor engagements, "
             "2 major incidents, 2 duplicates",
+            self.knowledge,
             "",
             logins_text(),
             "  (more staff share the password: agent2..agent4@demo.test, "

@@ -7,7 +7,9 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: A ticket was created (kwargs: session, ticket, actor, now).
+#: A ticket was created (kwargs: session, ticket, actor, now). Sent before the ticket is
+#: flushed (``ticket.id`` is None, its foreign keys are set): receivers add their rows through
+#: relationships and the sender inserts everything in one flush.
 ticket_created = _signals.signal("ticket-created")
 #: Status moved (kwargs: session, ticket, actor, now, old, new).
 status_changed = _signals.signal("status-changed")

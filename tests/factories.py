@@ -125,3 +125,24 @@ class Factories:
         self.session.add(policy)
         self.session.flush()
         return policy
+
+    def article(self, *, author=None, publish: bool = False, title: str = "Gate printer jams",
+                symptoms: str = "The boarding pass printer jams on every second pass.",
+                resolution: str = "Open the tray, remove the stuck card, reseat the roll.",
+                **kw):
+        """A draft by an agent, or a published article (reviewed by a fresh expert)."""
+        from servicedesk.knowledge import services as knowledge
+
+        article = knowledge.create_article(self.session, actor=author or self.agent(),
+                                           now=self.clock.now(), title=title,
+                                           symptoms=symptoms, resolution=resolution, **kw)
+        if publish:
+            knowledge.publish(self.session, article, actor=self.expert(), now=self.clock.now())
+        return article
+
+    def problem(self, *, actor=None, title: str = "Gate printers jam after firmware 4.2",
+                **kw):
+        from servicedesk.knowledge import problems
+
+        return problems.create_problem(self.session, actor=actor or self.expert(),
+                                       now=self.clock.now(), title=title, **kw)

@@ -14,10 +14,6 @@ from servicedesk import PROJECT_MIGRATIONS
 from servicedesk.extensions import db
 from tests.postgres.scratch import make_app, scratch_database, unreachable_reason
 
-# migrations/env.py (the Flask-Migrate template) tries Flask-SQLAlchemy's deprecated
-# get_engine() first; harmless, but filterwarnings=error would turn it into a failure.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:'get_engine' is deprecated:DeprecationWarning")
 
 
 @pytest.fixture(autouse=True)

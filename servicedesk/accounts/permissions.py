@@ -67,6 +67,16 @@ def can_edit_matrix(user: User) -> bool:
     return user.role in (Role.admin, Role.manager)
 
 
+def can_manage_sla(user: User) -> bool:
+    """Calendars, SLA policies, escalation rules and vendor budgets: managers and admins."""
+    return user.role in (Role.admin, Role.manager)
+
+
+def can_view_reports(user: User) -> bool:
+    """Dashboards, per-person figures and exports: managers only (people data is confidential)."""
+    return user.role is Role.manager
+
+
 def visible_events(user: User, events: list[TicketEvent]) -> list[TicketEvent]:
     if can_see_internal(user):
         return list(events)
@@ -84,3 +94,48 @@ def load_visible_ticket(session, user: User, ticket_id: int) -> Ticket:
 def ensure(condition: bool, message: str = "You are not allowed to do that.") -> None:
     if not condition:
         raise PermissionDenied(message)
+
+
+# --- knowledge base ----------------------------------------------------------------------
+# Articles are passed duck-typed (status, audience, author_id as in knowledge/models.py) so
+# this module does not import the knowledge package.
+
+#: Roles that review, publish and retire articles and manage problems.
+KNOWLEDGE_EDITORS = frozenset({Role.expert, Role.manager, Role.admin})
+
+
+def can_write_articles(user: User) -> bool:
+    """Draft articles (any staff member; agents edit only their own drafts)."""
+    return user.is_staff
+
+
+def can_review_articles(user: User) -> bool:
+    """Edit any article, publish, retire; record problems and known errors."""
+    return user.role in KNOWLEDGE_EDITORS
+
+
+def can_view_article(user: User, article) -> bool:
+    """Requesters and vendors: public published articles. Agents: published ones and their
+    own. Experts, managers, admins: everything."""
+    status = getattr(article.status, "value", article.status)
+    audience = getattr(article.audience, "value", article.audience)
+    if can_review_articles(user):
+        return True
+    if user.is_staff:
+        return status == "published" or article.author_id == user.id
+    return status == "published" and audience == "public"
+
+
+def can_edit_article(user: User, article) -> bool:
+    """Editors change any article that is not retired; agents their own drafts."""
+    status = getattr(article.status, "value", article.status)
+    if status == "retired":
+        return False
+    if can_review_articles(user):
+        return True
+    return user.is_staff and article.author_id == user.id and status == "draft"
+
+
+def can_manage_must_read(user: User) -> bool:
+    """See who has not acknowledged a must-read article."""
+    return user.role in (Role.manager, Role.admin)

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from servicedesk.accounts.models import ApiToken, Group, Role, User, Vendor
@@ -30,6 +30,16 @@ def hash_password(password: str) -> str:
         raise ValidationError(f"Passwords need at least {MIN_PASSWORD} characters.",
                               field="password")
     return generate_password_hash(password, method="scrypt")
+
+
+#: Built once: ticket intake looks a user up by id on every request.
+_USER_BY_ID = sa.select(User).where(User.id == sa.bindparam("user_id"))
+
+
+def get_active_user(session: Session, user_id: int) -> User | None:
+    """The active user with this id, else None."""
+    user = session.scalar(_USER_BY_ID, {"user_id": user_id})
+    return user if user is not None and user.is_active else None
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:
@@ -123,11 +133,17 @@ def revoke_token(session: Session, user: User, token_id: int, *, now: datetime) 
     return token
 
 
+#: One query for a token and its user (token.user then comes from the identity map), built
+#: once: every API request runs it, and building the statement costs more than running it.
+_TOKEN_WITH_USER = (sa.select(ApiToken).join(ApiToken.user).options(contains_eager(ApiToken.user))
+                    .where(ApiToken.token_hash == sa.bindparam("token_hash")))
+
+
 def user_for_token(session: Session, secret: str, *, now: datetime) -> User | None:
     """The active user owning this unrevoked token, recording its use; else None."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    token = session.scalar(_TOKEN_WITH_USER, {"token_hash": _token_hash(secret)})
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     # Write at most once a minute per token: busy integrations should not write on every call.

@@ -9,7 +9,7 @@ from flask import url_for
 
 from servicedesk.accounts import permissions
 from servicedesk.accounts.models import Role, User
-from servicedesk.accounts.services import find_or_create_requester
+from servicedesk.accounts.services import find_or_create_requester, get_active_user
 from servicedesk.clock import utcnow
 from servicedesk.db import transaction
 from servicedesk.errors import ValidationError
@@ -86,8 +86,8 @@ def _requester_for(body: TicketCreate, user: User, now) -> User:
     if body.requester_id is not None and body.requester_id != user.id:
         permissions.ensure(permissions.can_create_for_others(user),
                            "You can only log tickets for yourself.")
-        requester = db.session.get(User, body.requester_id)
-        if requester is None or not requester.is_active:
+        requester = get_active_user(db.session, body.requester_id)
+        if requester is None:
             raise ValidationError(f"No active user with id {body.requester_id}.",
                                   field="requester_id")
         return requester
@@ -108,7 +108,8 @@ def list_tickets():
     page = queries.queue(db.session, user, queries.QueueFilter(
         view=view, statuses=list(args.status), priorities=list(args.priority),
         group_id=args.group_id, service_id=args.service_id, q=args.q, sort=args.sort,
-        page=args.page, per_page=args.per_page))
+        page=args.page, per_page=args.per_page, sla=args.sla or "",
+        now=utcnow() if args.sla or args.sort == "due" else None))
     return page_envelope([_json(ticket_out(t, user)) for t in page.items], page)
 
 

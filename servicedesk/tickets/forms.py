@@ -16,6 +16,7 @@ from wtforms.widgets import HiddenInput
 
 from servicedesk.accounts.forms import as_choices, choice, optional_int
 from servicedesk.errors import DomainError
+from servicedesk.sla.queries import SLA_FILTERS
 from servicedesk.tickets.models import Channel, ResolutionCode, Status
 from servicedesk.tickets.queries import MAX_PER_PAGE, SORTS, VIEWS
 
@@ -48,7 +49,7 @@ PRIORITY_WORDS = {1: "critical", 2: "high", 3: "moderate", 4: "low"}
 VIEW_LABELS = {"mine": "Mine", "group": "My groups", "unassigned": "Unassigned",
                "open": "All open", "all": "All"}
 SORT_LABELS = {"priority": "Priority", "newest": "Newest", "oldest": "Oldest",
-               "updated": "Recently updated"}
+               "updated": "Recently updated", "due": "Due soonest"}
 
 
 def _none_choice(label: str = "—") -> list:
@@ -79,6 +80,8 @@ class QueueFilterForm(FlaskForm):
     q = StringField("Search", validators=[Optional(), Length(max=200)])
     sort = SelectField("Sort", choices=as_choices((s, SORT_LABELS[s]) for s in SORTS),
                        default="priority")
+    sla = SelectField("SLA", default="", choices=as_choices(
+        [("", "Any")] + list(SLA_FILTERS.items())))
     page = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=1_000_000)])
     per_page = IntegerField("Per page", validators=[Optional(),
                                                     NumberRange(min=1, max=MAX_PER_PAGE)])

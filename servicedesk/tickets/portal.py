@@ -19,6 +19,7 @@ from servicedesk.errors import (
     Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError,
 )
 from servicedesk.extensions import db
+from servicedesk.knowledge import views as knowledge_views
 from servicedesk.tickets import queries, services, workflow
 from servicedesk.tickets.forms import (
     PortalStatusForm, PortalTicketForm, PublicCommentForm, apply_domain_error, set_choices,
@@ -84,6 +85,8 @@ def new():
                     title=form.title.data, description=form.description.data,
                     channel=Channel.web, impact=form.impact.data, urgency=form.urgency.data,
                     service_id=form.service_id.data, now=utcnow())
+                knowledge_views.record_portal_search(db.session, request.form,
+                                                     requester=current_user, now=utcnow())
         except ValidationError as exc:
             apply_domain_error(form, exc)
         else:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, Sequence, TypeVar
 
 import sqlalchemy as sa
@@ -11,16 +12,23 @@ from sqlalchemy.orm import Session, joinedload
 from servicedesk.accounts.models import User
 from servicedesk.accounts.permissions import visible_tickets_clause
 from servicedesk.errors import ValidationError
+from servicedesk.sla.queries import (
+    SLA_FILTERS, ResolutionClock, due_order, join_states, resolution_clock_join, sla_state,
+)
 from servicedesk.tickets.models import OPEN_STATUSES, Status, Ticket, parse_number
 
 T = TypeVar("T")
 
 VIEWS = ("mine", "group", "unassigned", "open", "all")
+#: Views limited to open tickets (see ``_view_clause``).
+OPEN_VIEWS = frozenset({"mine", "group", "unassigned", "open"})
 SORTS = {
     "priority": (Ticket.priority.asc(), Ticket.created_at.asc(), Ticket.id.asc()),
     "newest": (Ticket.created_at.desc(), Ticket.id.desc()),
     "oldest": (Ticket.created_at.asc(), Ticket.id.asc()),
     "updated": (Ticket.updated_at.desc(), Ticket.id.desc()),
+    #: Running resolution clocks by due time, then the rest (needs ``QueueFilter.now``).
+    "due": due_order(),
 }
 MAX_PER_PAGE = 100
 
@@ -36,6 +44,11 @@ class QueueFilter:
     sort: str = "priority"
     page: int = 1
     per_page: int = 25
+    #: "at_risk" or "breached" (the resolution clock, see sla/queries.py); "" for any.
+    sla: str = ""
+    #: The instant SLA states are judged at; without it the page carries no SLA cells and
+    #: neither the "due" sort nor the SLA filters can be used.
+    now: datetime | None = None
 
     def validate(self) -> QueueFilter:
         if self.view not in VIEWS:
@@ -51,7 +64,20 @@ class QueueFilter:
             raise ValidationError("Priority is 1..4.", field="priority")
         if len(self.q) > 200:
             raise ValidationError("Search text is too long (200 characters at most).", field="q")
+        if self.sla and self.sla not in SLA_FILTERS:
+            raise ValidationError(f"Unknown SLA filter {self.sla!r}; use one of "
+                                  f"{', '.join(SLA_FILTERS)}.", field="sla")
+        if (self.sla or self.sort == "due") and self.now is None:
+            raise ValueError("QueueFilter.now is needed for SLA filters and the due sort")
         return self
+
+
+@dataclass(frozen=True)
+class SlaCell:
+    """A ticket's resolution clock in the queue: due time and one-word state."""
+
+    due_at: datetime | None
+    state: str | None
 
 
 @dataclass
@@ -60,6 +86,8 @@ class Page(Generic[T]):
     total: int
     page: int
     per_page: int
+    #: Ticket id -> its resolution clock, when the query was asked to judge SLAs.
+    sla: dict[int, SlaCell] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -116,16 +144,41 @@ def ticket_filter_clauses(user: User, f: QueueFilter) -> list[sa.ColumnElement[b
 
 
 def queue(session: Session, user: User, f: QueueFilter) -> Page[Ticket]:
-    """One page of the tickets ``user`` may see, filtered and sorted; total counted in SQL."""
+    """One page of the tickets ``user`` may see, filtered and sorted; total counted in SQL.
+
+    The "due" sort and the SLA filters outer-join each ticket's resolution clock (through
+    ix_sla_clocks_ticket_kind) in the page query itself. With ``f.now`` the page also gets the
+    SLA cells of the tickets shown, read by id in one more small query, so the default
+    priority page pays nothing per matching row for its due column.
+    """
     f.validate()
     clauses = ticket_filter_clauses(user, f)
-    total = session.scalar(sa.select(sa.func.count(Ticket.id)).where(*clauses)) or 0
-    stmt = (sa.select(Ticket).where(*clauses).order_by(*SORTS[f.sort])
+    count = sa.select(sa.func.count(Ticket.id))
+    stmt = sa.select(Ticket)
+    join = resolution_clock_join(*join_states(f.view in OPEN_VIEWS, f.sla))
+    if f.sla:
+        clauses.append(sla_state(f.now) == f.sla)
+        count = count.outerjoin(ResolutionClock, join)
+    if f.sla or f.sort == "due":
+        stmt = stmt.outerjoin(ResolutionClock, join)
+    total = session.scalar(count.where(*clauses)) or 0
+    stmt = (stmt.where(*clauses).order_by(*SORTS[f.sort])
             .options(joinedload(Ticket.requester), joinedload(Ticket.assignee),
                      joinedload(Ticket.group), joinedload(Ticket.service))
             .limit(f.per_page).offset((f.page - 1) * f.per_page))
-    return Page(items=list(session.scalars(stmt).unique()), total=total, page=f.page,
-                per_page=f.per_page)
+    items = list(session.scalars(stmt).unique())
+    cells = sla_cells(session, [t.id for t in items], f.now) if f.now is not None else {}
+    return Page(items=items, total=total, page=f.page, per_page=f.per_page, sla=cells)
+
+
+def sla_cells(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, SlaCell]:
+    """The resolution clock's due time and state for each of ``ticket_ids`` (one query)."""
+    if not ticket_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Ticket.id, ResolutionClock.c.due_at, sla_state(now))
+        .outerjoin(ResolutionClock, resolution_clock_join()).where(Ticket.id.in_(ticket_ids)))
+    return {ticket_id: SlaCell(due_at=due_at, state=state) for ticket_id, due_at, state in rows}
 
 
 def requester_tickets(session: Session, user: User, *, page: int = 1,

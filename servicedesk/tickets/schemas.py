@@ -18,6 +18,7 @@ from servicedesk.tickets import workflow
 from servicedesk.tickets.models import (
     Channel, EventKind, ResolutionCode, Status, Ticket, TicketEvent, format_number,
 )
+from servicedesk.sla.queries import SLA_FILTERS
 from servicedesk.tickets.queries import SORTS, VIEWS
 from servicedesk.tickets.services import TEXT_MAX, TITLE_MAX
 from servicedesk.web.api import (
@@ -156,7 +157,11 @@ class TicketListQuery(ApiModel):
     q: Annotated[str, pydantic.Field(max_length=200)] = ""
     """Ticket number or words of the title/description."""
     sort: Literal[tuple(SORTS)] = "priority"  # type: ignore[valid-type]
-    """priority (P1 first, then oldest), newest, oldest or updated (latest change first)."""
+    """priority (P1 first, then oldest), newest, oldest, updated (latest change first) or
+    due (running resolution SLA clocks by due time first; paused and stopped ones last)."""
+    sla: Literal[tuple(SLA_FILTERS)] | None = None  # type: ignore[valid-type]
+    """at_risk (running, past a warning threshold or due within the hour) or breached: the
+    resolution SLA clock, judged now."""
     page: PageNumber = 1
     per_page: Annotated[int, pydantic.Field(ge=1, le=100)] = 25
 

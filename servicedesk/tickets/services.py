@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from servicedesk import events
 from servicedesk.accounts import permissions
 from servicedesk.accounts.models import Group, Role, User
-from servicedesk.catalog.models import Category, Service
+from servicedesk.catalog.models import Category, PriorityRule, Service
 from servicedesk.catalog.services import load_matrix
 from servicedesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
+from servicedesk.refcache import reference_cache
 from servicedesk.tickets import workflow
 from servicedesk.tickets.models import (
     Channel, EventKind, ResolutionCode, Status, Ticket, TicketEvent,
@@ -26,6 +27,8 @@ from servicedesk.tickets.priority import PRIORITIES, priority_for, priority_labe
 TITLE_MAX = 200
 TEXT_MAX = 20_000
 
+reference_cache.watch(PriorityRule)
+
 
 # --- small helpers -------------------------------------------------------------------------
 
@@ -33,12 +36,26 @@ def record_event(session: Session, ticket: Ticket, kind: EventKind, *, actor: Us
                  now: datetime, field: str | None = None, old: Any = None, new: Any = None,
                  body: str | None = None, is_public: bool = False) -> TicketEvent:
     """Append one history row to ``ticket`` (the only way history is written)."""
-    event = TicketEvent(ticket=ticket, kind=kind, actor=actor, created_at=now, field=field,
-                        old_value=None if old is None else str(old),
-                        new_value=None if new is None else str(new),
-                        body=body, is_public=is_public)
+    event = TicketEvent(ticket=ticket, actor=actor,
+                        **_event_columns(kind, now, field, old, new, body, is_public))
     session.add(event)
     return event
+
+
+def event_row(ticket: Ticket, kind: EventKind, *, actor: User | None, now: datetime,
+              field: str | None = None, old: Any = None, new: Any = None,
+              body: str | None = None, is_public: bool = False) -> dict[str, Any]:
+    """The row ``record_event`` would add, as column values for a bulk INSERT (the SLA sweep
+    writes a batch's history in one statement); ``ticket`` must already have its id."""
+    return {"ticket_id": ticket.id, "actor_id": actor.id if actor is not None else None,
+            **_event_columns(kind, now, field, old, new, body, is_public)}
+
+
+def _event_columns(kind, now, field, old, new, body, is_public) -> dict[str, Any]:
+    return {"kind": kind, "created_at": now, "field": field,
+            "old_value": None if old is None else str(old),
+            "new_value": None if new is None else str(new), "body": body,
+            "is_public": is_public}
 
 
 def check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -105,9 +122,14 @@ def _mark_responded(session: Session, ticket: Ticket, actor: User, now: datetime
         events.first_response.send(ticket, session=session, actor=actor, now=now)
 
 
+def current_matrix(session: Session) -> dict[tuple[int, int], int]:
+    """The priority matrix through the reference cache (read-only: see refcache.py)."""
+    return reference_cache.get(session, "priority_matrix", load_matrix)
+
+
 def _resolve_priority(session: Session, impact: int, urgency: int, override: Any,
                       reason: Any) -> tuple[int, str | None]:
-    computed = priority_for(impact, urgency, load_matrix(session))
+    computed = priority_for(impact, urgency, current_matrix(session))
     if override is None or override == computed:
         return computed, None
     if isinstance(override, bool) or not isinstance(override, int) or override not in PRIORITIES:
@@ -155,6 +177,9 @@ def create_ticket(session: Session, *, actor: User, requester: User, title: Any,
                     priority_override_reason=reason, status=Status.new, group=group,
                     assignee=assignee, tier=group.tier if group else 1, parent=parent,
                     created_at=now, updated_at=now)
+    # The foreign keys too, so ticket_created receivers can read them before the flush.
+    ticket.service_id, ticket.category_id = _id(service), _id(category)
+    ticket.group_id, ticket.assignee_id, ticket.parent_id = _id(group), _id(assignee), _id(parent)
     if assignee is not None:
         ticket.status = Status.assigned
     session.add(ticket)
@@ -163,11 +188,16 @@ def create_ticket(session: Session, *, actor: User, requester: User, title: Any,
     if reason:
         record_event(session, ticket, EventKind.field_changed, actor=actor, now=now,
                      field="priority", old=priority_label(priority_for(
-                         impact, urgency, load_matrix(session))),
+                         impact, urgency, current_matrix(session))),
                      new=priority_label(prio), body=reason)
-    session.flush()
+    # Receivers add their rows (SLA clocks) to the pending ticket: one flush inserts all.
     events.ticket_created.send(ticket, session=session, actor=actor, now=now)
+    session.flush()
     return ticket
+
+
+def _id(row) -> int | None:
+    return None if row is None else row.id
 
 
 def _check_assignee(group: Group | None, assignee: User | None) -> None:

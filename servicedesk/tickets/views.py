@@ -21,7 +21,11 @@ from servicedesk.catalog.services import active_categories, active_services, loa
 from servicedesk.clock import utcnow
 from servicedesk.db import transaction
 from servicedesk.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from servicedesk.escalation.queries import latest_engagements
+from servicedesk.escalation.views import ticket_panels
 from servicedesk.extensions import db
+from servicedesk.feedback import services as unmet
+from servicedesk.knowledge import views as knowledge_views
 from servicedesk.tickets import queries, services, workflow
 from servicedesk.tickets.forms import (
     PRIORITY_WORDS, VIEW_LABELS, AssignForm, CommentForm, IntakeForm, LinkForm,
@@ -57,7 +61,8 @@ def queue():
         priorities=list(form.priority.data), group_id=form.group.data,
         service_id=form.service.data, q=(form.q.data or "").strip(), sort=form.sort.data,
         page=form.page.data or 1,
-        per_page=form.per_page.data or current_app.config["PAGE_SIZE"])
+        per_page=form.per_page.data or current_app.config["PAGE_SIZE"],
+        sla=form.sla.data or "", now=context["now"])
     try:
         context["page"] = queries.queue(db.session, current_user, f)
     except ValidationError as exc:
@@ -87,7 +92,8 @@ def vendor_tickets():
     page = queries.queue(db.session, current_user, queries.QueueFilter(
         view="all", sort="updated", page=int(page_no),
         per_page=current_app.config["PAGE_SIZE"]))
-    return render_template("tickets/vendor_list.html", page=page, now=utcnow())
+    work = latest_engagements(db.session, current_user, [t.id for t in page.items])
+    return render_template("tickets/vendor_list.html", page=page, now=utcnow(), work=work)
 
 
 # --- intake ------------------------------------------------------------------------------
@@ -114,11 +120,15 @@ def new():
                     category_id=form.category_id.data, priority=form.priority.data,
                     priority_reason=_clean(form.priority_reason.data),
                     group_id=form.group_id.data, assignee_id=form.assignee_id.data, now=now)
+                unmet.record_from_intake(db.session, request.form, actor=current_user,
+                                         ticket=ticket, now=now)
+                used = knowledge_views.apply_intake_articles(
+                    db.session, ticket, request.form, actor=current_user, now=now)
         except (ValidationError, Conflict) as exc:
             apply_domain_error(form, exc)
         else:
-            flash(f"{ticket.number} logged for {requester.name} at P{ticket.priority}.",
-                  "success")
+            flash(f"{ticket.number} logged for {requester.name} at P{ticket.priority}"
+                  + knowledge_views.resolved_note(ticket, used), "success")
             return redirect(url_for("tickets.show", ticket_id=ticket.id))
     status = 422 if request.method == "POST" else 200
     return render_template("tickets/new.html", form=form, matrix=_matrix_data()), status
@@ -189,10 +199,11 @@ def show(ticket_id: int):
 def _render_ticket(ticket: Ticket, *, http_status: int = 200, **posted):
     """The ticket page; ``posted`` replaces the blank form that failed, keeping its input."""
     events = permissions.visible_events(current_user, ticket.events)
+    panels = ticket_panels(ticket, current_user, now=utcnow(), posted=posted)
     if not current_user.is_staff:
         form = posted.get("comment") or PublicCommentForm(formdata=None)
         return render_template("tickets/vendor_ticket.html", ticket=ticket, events=events,
-                               comment_form=form), http_status
+                               comment_form=form, **panels), http_status
     forms = {
         "edit": posted.get("edit") or _edit_form(ticket),
         "assign": posted.get("assign") or _assign_form(ticket),
@@ -205,7 +216,7 @@ def _render_ticket(ticket: Ticket, *, http_status: int = 200, **posted):
         open_form=next(iter(posted), None),
         children=queries.children_of(db.session, ticket),
         duplicates=queries.duplicates_of(db.session, ticket), matrix=_matrix_data(),
-        now=utcnow()), http_status
+        **panels), http_status
 
 
 def _edit_form(ticket: Ticket, formdata=None) -> TicketEditForm:

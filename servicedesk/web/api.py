@@ -250,7 +250,8 @@ class Operation:
     roles: str = "any signed-in user"
     #: False for views that need no authentication.
     authenticated: bool = True
-    tag: Literal["tickets", "accounts", "catalog", "meta"] | None = None
+    tag: Literal["tickets", "accounts", "catalog", "sla", "escalation", "notifications",
+                 "knowledge", "meta"] | None = None
 
 
 def documented(summary: str, **kwargs: Any) -> Callable[[Callable], Callable]:

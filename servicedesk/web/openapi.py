@@ -126,7 +126,8 @@ def build_document(app: Flask) -> dict:
         "info": {
             "title": "Service desk API",
             "version": "1",
-            "description": "Tickets, accounts and the catalog of the service desk. "
+            "description": "Tickets, accounts, the catalog and SLA configuration of the "
+                           "service desk. "
                            "Authenticate with 'Authorization: Bearer <token>' (create tokens "
                            "at POST /api/v1/tokens or on your profile) or with the browser "
                            "session, which must send the page's CSRF token in X-CSRFToken on "
@@ -136,7 +137,8 @@ def build_document(app: Flask) -> dict:
         "servers": [{"url": "/"}],
         "security": [{"bearerToken": []}, {"sessionCookie": []}],
         "tags": [{"name": "tickets"}, {"name": "accounts"}, {"name": "catalog"},
-                 {"name": "meta"}],
+                 {"name": "sla"}, {"name": "escalation"}, {"name": "notifications"},
+                 {"name": "knowledge"}, {"name": "reports"}, {"name": "meta"}],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, current_app
 from flask_login import current_user
 
+from servicedesk.sla.queries import STATE_COLOURS as SLA_STATE_COLOURS
 from servicedesk.tickets.priority import priority_label
 
 PRIORITY_CLASSES = {1: "danger", 2: "warning", 3: "info", 4: "secondary"}
@@ -33,8 +34,20 @@ def format_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 
+def format_duration(seconds: float | None) -> str:
+    """A length of (business) time in hours and minutes: "3 h 05 min", "45 min", "< 1 min"."""
+    if seconds is None:
+        return "—"
+    minutes = int(abs(seconds)) // 60
+    if minutes < 1:
+        return "< 1 min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_dt
+    app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.filters["plabel"] = priority_label
     app.jinja_env.globals.update(PRIORITY_CLASSES=PRIORITY_CLASSES,
-                                 STATUS_CLASSES=STATUS_CLASSES)
+                                 STATUS_CLASSES=STATUS_CLASSES, SLA_CLASSES=SLA_STATE_COLOURS)

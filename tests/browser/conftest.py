@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -32,6 +32,31 @@ def _require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/setup does) "
                     "to run the browser tests")
+
+
+class _KeepResponse:
+    """WSGI middleware remembering the response iterable in the environ, so the handler below
+    can close it when the browser drops the connection mid-response."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        response = self.app(environ, start_response)
+        environ["tests.response"] = response
+        return response
+
+
+class _ClosingRequestHandler(WSGIRequestHandler):
+    """werkzeug's dev server leaves the response unclosed when the client goes away while it is
+    written (a static file then leaks its handle: a ResourceWarning, an error under our
+    filterwarnings). Close it, as a production server does."""
+
+    def connection_dropped(self, error, environ=None):
+        response = (environ or {}).get("tests.response")
+        if response is not None and hasattr(response, "close"):
+            response.close()
+        super().connection_dropped(error, environ)
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +98,8 @@ def live_server(tmp_path_factory):
         db.session.commit()
         db.session.remove()
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _KeepResponse(app), threaded=True,
+                         request_handler=_ClosingRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
