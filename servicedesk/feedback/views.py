@@ -23,6 +23,18 @@ bp = Blueprint("feedback", __name__)
 def _globals(state) -> None:
     # the intake form's optional unmet-request partial lists the categories
     state.app.jinja_env.globals["UNMET_CHOICES"] = UNMET_CHOICES
+    # the portal's ticket page asks for the survey answer where one is open
+    state.app.jinja_env.globals["open_survey_for"] = open_survey_for
+
+
+def open_survey_for(ticket_id: int) -> Survey | None:
+    """The logged-in requester's unanswered, unexpired survey of this ticket, else None."""
+    if not current_user.is_authenticated or current_user.role is not Role.requester:
+        return None
+    found = services.survey_for_ticket(db.session, current_user, ticket_id)
+    if found is None or found.answered_at is not None or found.expires_at <= utcnow():
+        return None
+    return found
 
 
 def _answer(survey: Survey, done_url: str):

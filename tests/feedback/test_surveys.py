@@ -117,3 +117,20 @@ def test_portal_survey_of_someone_else(resolved, make, login_as, who, status):
     user = make.requester() if who == "other_requester" else make.user(
         {"agent": make.agent, "manager": make.manager}[who]().role)
     assert login_as(user).get(f"/portal/surveys/{ticket.id}").status_code == status
+
+
+def test_portal_ticket_page_asks_for_the_open_survey_until_answered(resolved, make, login_as,
+                                                                    clock):
+    ticket, _ = resolved
+    client = login_as(ticket.requester)
+    link = f'href="/portal/surveys/{ticket.id}"'
+    assert link in client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert client.post(f"/portal/surveys/{ticket.id}", data={"score": "5"}).status_code == 302
+    assert link not in client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+
+
+def test_portal_ticket_page_has_no_survey_link_once_expired(resolved, login_as, clock):
+    ticket, _ = resolved
+    clock.advance(days=15)
+    page = login_as(ticket.requester).get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert f"/portal/surveys/{ticket.id}" not in page
