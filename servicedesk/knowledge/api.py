@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import current_app, url_for
 
 from servicedesk.accounts import permissions
@@ -179,9 +178,14 @@ def article_from_ticket():
 
 
 @bp.get(ARTICLE)
-@documented("Get an article", response=s.ArticleOut, tag=TAG)
+@documented("Get an article", description="Counts a view, like the article page.",
+            response=s.ArticleOut, tag=TAG)
 def get_article(article_id: int):
-    return _json(s.article_out(_article(article_id), api_user()))
+    article, user = _article(article_id), api_user()
+    with transaction(db.session):
+        services.record_view(db.session, article, actor=user, now=utcnow())
+        out = _json(s.article_out(article, user))
+    return out
 
 
 @bp.patch(ARTICLE)
@@ -346,12 +350,17 @@ def resolve_with_article(article_id: int):
 # --- problems --------------------------------------------------------------------------------
 
 @bp.get("/problems")
-@documented("List problems", response=s.ProblemList, roles=EDITORS, errors=(403,), tag=TAG)
+@documented("List problems", description="Newest first, a page at a time.",
+            query=s.ProblemListQuery, response=s.ProblemList, roles=EDITORS, errors=(403,),
+            tag=TAG)
 def list_problems():
+    args = parse_query(s.ProblemListQuery)
     permissions.ensure(permissions.can_review_articles(api_user()),
                        "Only experts and managers see problems.")
-    rows = db.session.scalars(sa.select(Problem).order_by(Problem.id.desc()).limit(200))
-    return _json(s.ProblemList(items=[s.problem_out(p) for p in rows]))
+    page = problems.list_problems(db.session, statuses=args.status, page=args.page,
+                                  per_page=args.per_page)
+    return _json(s.ProblemList(items=[s.problem_out(p) for p in page.items], page=page.page,
+                               per_page=page.per_page, total=page.total, pages=page.pages))
 
 
 @bp.post("/problems")

@@ -48,6 +48,19 @@ def _tickets(session: Session, ids: Any) -> list[Ticket]:
     return articles.load_rows(session, Ticket, ids, "incident_ids")
 
 
+def list_problems(session: Session, *, statuses: Iterable[Any] = (), page: int = 1,
+                  per_page: int = 25) -> articles.Page:
+    """Problems, newest first, one page (``statuses`` empty: any status)."""
+    query = sa.select(Problem)
+    statuses = [ProblemStatus(getattr(s, "value", s)) for s in statuses]
+    if statuses:
+        query = query.where(Problem.status.in_(statuses))
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    items = list(session.scalars(query.order_by(Problem.id.desc())
+                                 .limit(per_page).offset((page - 1) * per_page)))
+    return articles.Page(items=items, page=page, per_page=per_page, total=total)
+
+
 def create_problem(session: Session, *, actor: User, now: datetime, title: Any,
                    description: Any = "", service_id: Any = None,
                    incident_ids: Any = ()) -> Problem:

@@ -172,6 +172,12 @@ class KnownErrorIn(ApiModel):
     version: Version | None = None
 
 
+class ProblemListQuery(ApiModel):
+    status: list[ProblemStatus] = []
+    page: PageNumber = 1
+    per_page: Annotated[int, pydantic.Field(ge=1, le=100)] = 25
+
+
 class CandidateQuery(ApiModel):
     service_id: QueryId | None = None
     window_hours: Annotated[int, pydantic.Field(ge=1, le=24 * 90)] = 48
@@ -345,6 +351,10 @@ class ProblemOut(OutModel):
 
 class ProblemList(OutModel):
     items: list[ProblemOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
 
 
 class CandidateOut(OutModel):

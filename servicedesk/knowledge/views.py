@@ -379,7 +379,12 @@ def ticket_panel(ticket: Ticket):
     """The ticket page's knowledge panel (called from templates/knowledge/_ticket_panel.html)."""
     if not current_user.is_staff:
         return None
-    return queries.ticket_panel(db.session, current_user, ticket, now=utcnow())
+    panel = queries.ticket_panel(db.session, current_user, ticket, now=utcnow())
+    if panel.suggested is not None and panel.suggested.rebuilding:
+        # The unreadable index queued a rebuild request in this (read-only) page's session:
+        # commit it, or the indexer never hears of it.
+        db.session.commit()
+    return panel
 
 
 # --- must-read ------------------------------------------------------------------------------

@@ -293,3 +293,33 @@ def test_problems_over_http(make, login, as_role, db):
     assert article.status is ArticleStatus.published
     assert client.post(url + "/resolve", json={}).get_json()["status"] == "resolved"
     assert client.get(f"{API}/problems/999999").status_code == 404
+
+
+def test_problem_list_pages(make, as_role, db, clock):
+    from servicedesk.knowledge import problems
+    from servicedesk.knowledge.models import ProblemStatus
+
+    expert = make.expert()
+    created = [problems.create_problem(db, actor=expert, now=clock.now(), title=f"Problem {i}")
+               for i in range(5)]
+    created[0].status = ProblemStatus.resolved
+    client, _ = as_role("expert")
+    first = client.get(f"{API}/problems?per_page=2").get_json()
+    assert [p["id"] for p in first["items"]] == [created[4].id, created[3].id]
+    assert (first["page"], first["per_page"], first["total"], first["pages"]) == (1, 2, 5, 3)
+    last = client.get(f"{API}/problems?per_page=2&page=3").get_json()
+    assert [p["id"] for p in last["items"]] == [created[0].id]
+    resolved = client.get(f"{API}/problems?status=resolved").get_json()
+    assert [p["id"] for p in resolved["items"]] == [created[0].id] and resolved["total"] == 1
+    bad = client.get(f"{API}/problems?per_page=0")
+    assert bad.status_code == 422 and "per_page" in error_fields(bad)
+
+
+def test_api_article_get_counts_a_view(make, as_role, db):
+    article = make.article(publish=True)
+    client, _ = as_role("agent")
+    assert client.get(f"{API}/articles/{article.id}").get_json()["view_count"] == 1
+    assert client.get(f"{API}/articles/{article.id}").get_json()["view_count"] == 2
+    db.refresh(article)
+    assert article.view_count == 2
+    assert client.get(f"{API}/articles/999999").status_code == 404

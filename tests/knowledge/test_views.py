@@ -323,6 +323,21 @@ def test_ticket_panel_shows_known_errors_and_suggestions(make, login_as, publish
     assert "Create article from this ticket" not in panel
 
 
+def test_ticket_page_with_an_unreadable_index_queues_a_rebuild(make, login_as, db, published,
+                                                               kb_dir, app):
+    from servicedesk.knowledge import indexing
+    from servicedesk.knowledge.models import IndexOutbox, OutboxOp
+
+    published()
+    ticket = make.ticket(title="Printer jams", description="The printer jams.")
+    indexing.forget_index(app)
+    (kb_dir / "CURRENT").write_text("garbage")
+    resp = login_as(make.agent()).get(f"/tickets/{ticket.id}")
+    assert resp.status_code == 200 and "being rebuilt" in html(resp)
+    db.rollback()  # see what the request committed, not this test's session
+    assert count(db, IndexOutbox, IndexOutbox.op == OutboxOp.rebuild) == 1
+
+
 def test_link_and_resolve_from_the_ticket_panel(make, login_as, db, published):
     article = published()
     agent = make.agent()
