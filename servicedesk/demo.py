@@ -552,6 +552,7 @@ class _DemoDesk:
         self._tickets(count)
         self.s.flush()
         self.knowledge = self._knowledge()
+        self.feedback = self._feedback()
         return self._summary(count, seed_value, token)
 
     def _knowledge(self) -> str:
@@ -562,6 +563,13 @@ class _DemoDesk:
         for service, spec in self.services:
             by_kind.setdefault(spec.kind, []).append(service)
         return knowledge_demo.seed(self.s, now=self.now, rng=self.rng, services_by_kind=by_kind)
+
+    def _feedback(self) -> str:
+        """Survey answers and unmet requests (servicedesk/feedback/demo.py)."""
+        from servicedesk.feedback import demo as feedback_demo
+
+        return feedback_demo.seed(self.s, now=self.now, start=self.start, rng=self.rng,
+                                  agents=self.desk_agents)
 
     def _user(self, email: str, name: str, role: Role, *, vendor: Vendor | None = None,
               phone: str | None = None, password: bool = True) -> User:
@@ -1169,6 +1177,7 @@ class _DemoDesk:
             f"  {self.overrides} priority overrides, {self.engagements} vendor engagements, "
             "2 major incidents, 2 duplicates",
             self.knowledge,
+            self.feedback,
             "",
             logins_text(),
             "  (more staff share the password: agent2..agent4@demo.test, "

@@ -153,3 +153,24 @@ def test_too_few_tickets_is_refused_before_writing(db, clock):
         demo.seed(db, now=clock.now(), tickets=demo.MIN_TICKETS - 1)
     assert "tickets" in err.value.fields
     assert db.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_demo_has_answered_surveys_and_unmet_requests_for_the_managers_view(db, seeded, clock):
+    from servicedesk.feedback.models import Survey, UnmetRequest
+    from servicedesk.notifications.models import Notification
+
+    surveys = db.scalars(sa.select(Survey)).all()
+    answered = [s for s in surveys if s.answered_at is not None]
+    assert surveys and 0 < len(answered) < len(surveys)
+    assert all(s.created_at < s.answered_at <= min(clock.now(), s.expires_at)
+               for s in answered)
+    assert {s.score for s in answered} <= {1, 2, 3, 4, 5}
+    low = sum(s.score <= 2 for s in answered)
+    assert db.scalar(sa.select(sa.func.count(Notification.id))
+                     .where(Notification.kind == "csat_low")) == low
+    assert f"{len(answered)} satisfaction surveys answered ({low} low" in seeded
+    unmet = db.scalars(sa.select(UnmetRequest)).all()
+    assert len(unmet) == 36 and f"{len(unmet)} unmet requests" in seeded
+    assert len({u.category for u in unmet}) >= 4
+    assert all(clock.now() - demo.HISTORY <= u.created_at <= clock.now() for u in unmet)
+    assert all(u.recorded_by.role is Role.agent for u in unmet)
