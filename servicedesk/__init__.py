@@ -50,10 +50,12 @@ def _init_extensions(app: Flask) -> None:
     from servicedesk import models  # noqa: F401  (registers every model on the metadata)
     from servicedesk.sla import receivers  # noqa: F401  (SLA clocks follow ticket signals)
     from servicedesk.feedback import receivers as _feedback  # noqa: F401  (survey on resolve)
+    from servicedesk.tickets import search  # the search table/index: DDL for create_all
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config.get(
-        "MIGRATIONS_DIR", str(PROJECT_MIGRATIONS))))
+        "MIGRATIONS_DIR", str(PROJECT_MIGRATIONS))),
+        include_name=search.alembic_include_name)
     login_manager.init_app(app)
     csrf.init_app(app)
     from servicedesk.web import auth

@@ -15,7 +15,8 @@ from servicedesk.errors import ValidationError
 from servicedesk.sla.queries import (
     SLA_FILTERS, ResolutionClock, due_order, join_states, resolution_clock_join, sla_state,
 )
-from servicedesk.tickets.models import OPEN_STATUSES, Status, Ticket, parse_number
+from servicedesk.tickets.models import OPEN_STATUSES, Status, Ticket
+from servicedesk.tickets.search import search_clause
 
 T = TypeVar("T")
 
@@ -116,17 +117,6 @@ def _view_clause(user: User, view: str) -> sa.ColumnElement[bool]:
     return sa.true()
 
 
-def _search_clause(q: str) -> sa.ColumnElement[bool] | None:
-    q = q.strip()
-    if not q:
-        return None
-    number = parse_number(q)
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    text = sa.or_(Ticket.title.ilike(pattern, escape="\\"),
-                  Ticket.description.ilike(pattern, escape="\\"))
-    return sa.or_(Ticket.id == number, text) if number is not None else text
-
-
 def ticket_filter_clauses(user: User, f: QueueFilter) -> list[sa.ColumnElement[bool]]:
     clauses = [visible_tickets_clause(user), _view_clause(user, f.view)]
     if f.statuses:
@@ -137,7 +127,7 @@ def ticket_filter_clauses(user: User, f: QueueFilter) -> list[sa.ColumnElement[b
         clauses.append(Ticket.group_id == f.group_id)
     if f.service_id is not None:
         clauses.append(Ticket.service_id == f.service_id)
-    search = _search_clause(f.q)
+    search = search_clause(f.q)
     if search is not None:
         clauses.append(search)
     return clauses

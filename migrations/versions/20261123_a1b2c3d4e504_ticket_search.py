@@ -1,0 +1,60 @@
+"""tickets: full-text search (SQLite FTS5 table + triggers, PostgreSQL GIN tsvector index)
+
+Revision ID: a1b2c3d4e504
+Revises: a1b2c3d4e503
+Create Date: 2026-11-23 15:30:00.000000
+
+The statements live in servicedesk/tickets/search.py (also run by create_all); they are
+copied here so that later changes to that module do not rewrite history.
+"""
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = 'a1b2c3d4e504'
+down_revision = 'a1b2c3d4e503'
+branch_labels = None
+depends_on = None
+
+FTS = "tickets_fts"
+
+SQLITE_UPGRADE = (
+    f"CREATE VIRTUAL TABLE {FTS} USING fts5(title, description, content='tickets', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='2 3')",
+    f"CREATE TRIGGER {FTS}_ai AFTER INSERT ON tickets BEGIN "
+    f"INSERT INTO {FTS}(rowid, title, description) "
+    "VALUES (new.id, new.title, new.description); END",
+    f"CREATE TRIGGER {FTS}_ad AFTER DELETE ON tickets BEGIN "
+    f"INSERT INTO {FTS}({FTS}, rowid, title, description) "
+    "VALUES ('delete', old.id, old.title, old.description); END",
+    f"CREATE TRIGGER {FTS}_au AFTER UPDATE OF title, description ON tickets BEGIN "
+    f"INSERT INTO {FTS}({FTS}, rowid, title, description) "
+    "VALUES ('delete', old.id, old.title, old.description); "
+    f"INSERT INTO {FTS}(rowid, title, description) "
+    "VALUES (new.id, new.title, new.description); END",
+    f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')",
+)
+SQLITE_DOWNGRADE = (
+    f"DROP TRIGGER IF EXISTS {FTS}_ai",
+    f"DROP TRIGGER IF EXISTS {FTS}_ad",
+    f"DROP TRIGGER IF EXISTS {FTS}_au",
+    f"DROP TABLE IF EXISTS {FTS}",
+)
+PG_UPGRADE = (
+    "CREATE INDEX ix_tickets_search ON tickets USING gin "
+    "(to_tsvector('simple'::regconfig, title || ' ' || description))",
+)
+PG_DOWNGRADE = ("DROP INDEX IF EXISTS ix_tickets_search",)
+
+
+def _run(statements):
+    for statement in statements.get(op.get_bind().dialect.name, ()):
+        op.execute(statement)
+
+
+def upgrade():
+    _run({"sqlite": SQLITE_UPGRADE, "postgresql": PG_UPGRADE})
+
+
+def downgrade():
+    _run({"sqlite": SQLITE_DOWNGRADE, "postgresql": PG_DOWNGRADE})
