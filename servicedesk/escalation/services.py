@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from servicedesk.accounts.models import Group, Role, User, Vendor
 from servicedesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
@@ -81,59 +82,81 @@ class DirectLog:
     def event(self, ticket: Ticket, kind: EventKind, **kw) -> None:
         record_event(self.session, ticket, kind, **kw)
 
-    def notify(self, users, **kw) -> None:
-        notify(self.session, users, **kw)
+    def notify(self, users, **kw) -> int:
+        return len(notify(self.session, users, **kw))
+
+    def managers(self, ticket: Ticket) -> list[User]:
+        return _managers(self.session, ticket)
+
+    def expert_group(self, ticket: Ticket) -> Group | None:
+        return expert_group_for(self.session, ticket)
 
 
 class ActionLog:
     """History events and notices collected across many actions and written by ``write``
-    with a few bulk INSERTs: the SLA sweep's hot path (one per batch of clocks)."""
+    with a few bulk INSERTs: the SLA sweep's hot path (one per batch of clocks).
+
+    The sweep's actions run on its batch views (``sla.batch``); ``reader`` answers the
+    fallbacks (every active manager, the first tier-2 group) once per batch."""
 
     batched = True
 
-    def __init__(self) -> None:
+    def __init__(self, reader=None) -> None:
         self.events: list[dict] = []
         self.notices = NoticeBatch()
-        self._tickets: dict[int, Ticket] = {}
+        self.reader = reader
+        self._ticket_ids: set[int] = set()
 
     def event(self, ticket: Ticket, kind: EventKind, **kw) -> None:
         self.events.append(event_row(ticket, kind, **kw))
-        self._tickets[ticket.id] = ticket
+        self._ticket_ids.add(ticket.id)
 
-    def notify(self, users, **kw) -> None:
-        self.notices.add(users, **kw)
+    def notify(self, users, **kw) -> int:
+        return self.notices.add(users, **kw)
+
+    def managers(self, ticket) -> list:
+        if ticket.group is not None and ticket.group.manager is not None:
+            return [ticket.group.manager]
+        return self.reader.all_managers()
+
+    def expert_group(self, ticket):
+        if ticket.service is not None and ticket.service.expert_group is not None:
+            return ticket.service.expert_group
+        return self.reader.first_expert_group()
 
     def write(self, session: Session) -> None:
         """Insert what was collected (events in the order they happened)."""
         if self.events:
             session.execute(TicketEvent.__table__.insert(), self.events)
         self.notices.write(session)
-        for ticket in self._tickets.values():  # loaded histories no longer hold every row
-            if "events" in ticket.__dict__:
+        for ticket_id in self._ticket_ids:  # loaded histories no longer hold every row
+            ticket = session.identity_map.get(identity_key(Ticket, ticket_id))
+            if ticket is not None and "events" in ticket.__dict__:
                 session.expire(ticket, ["events"])
-        self.events, self._tickets = [], {}
+        self.events, self._ticket_ids = [], set()
 
 
 # --- automatic actions (called by the sweep) -----------------------------------------------
 
 def apply_rules(session: Session, clock: SLAClock, threshold: int, crossed_at: datetime,
                 now: datetime, *, log: ActionLog | None = None) -> int:
-    """Run the actions configured for this clock kind and threshold; returns how many ran.
+    """Run the actions configured for this clock kind and threshold; returns how many acted.
 
-    With ``log`` (the sweep's batch) events and notices are collected there for one bulk
-    write; without, they are written at once.
+    An action counts when it did something: a notice went to at least one person, the ticket
+    was reassigned, or a history event was written (manager escalation, vendor proposal).
+    With ``log`` (the sweep's batch; ``clock`` and its ticket may then be the batch's views)
+    events and notices are collected there for one bulk write; without, written at once.
     """
     out = log if log is not None else DirectLog(session)
-    ticket = clock.ticket
     if clock.engagement_id is not None:
-        return _ola_warning(session, out, clock, threshold, now)
+        return _ola_warning(out, clock, threshold, now)
     if clock.policy is None:
         return 0
     done = 0
     for rule in clock.policy.rules:
         if rule.clock_kind is not clock.kind or rule.threshold != threshold:
             continue
-        done += _run_action(session, out, rule.action, ticket, clock, threshold, now)
+        done += _run_action(session, out, rule.action, clock.ticket, clock, threshold, now)
     return done
 
 
@@ -144,26 +167,28 @@ def _headline(clock: SLAClock, threshold: int) -> str:
 
 def _run_action(session, out, action: EscalationAction, ticket: Ticket, clock: SLAClock,
                 threshold: int, now: datetime) -> int:
+    """One rule action; 1 if it acted (see ``apply_rules``), else 0."""
     title = f"{ticket.number}: {_headline(clock, threshold)} — {ticket.title}"
     body = (f"{ticket.number} (P{ticket.priority}, {ticket.status.label}) "
             f"{_headline(clock, threshold).lower()}; due {clock.due_at:%Y-%m-%d %H:%M} UTC.")
     if action is EscalationAction.notify:
-        out.notify([ticket.assignee, _dispatcher(ticket)], kind="sla_warning"
-                   if threshold < 100 else "sla_breach", title=title, body=body, now=now,
-                   ticket=ticket)
-    elif action is EscalationAction.notify_manager:
-        out.notify(_managers(session, ticket), kind="escalated_manager", title=title,
+        sent = out.notify([ticket.assignee, _dispatcher(ticket)], kind="sla_warning"
+                          if threshold < 100 else "sla_breach", title=title, body=body, now=now,
+                          ticket=ticket)
+        return 1 if sent else 0
+    if action is EscalationAction.notify_manager:
+        out.notify(out.managers(ticket), kind="escalated_manager", title=title,
                    body=body, now=now, ticket=ticket)
         out.event(ticket, EventKind.escalated, actor=None, now=now, field="manager",
                   body=f"Hierarchical escalation: {body}")
     elif action is EscalationAction.reassign_expert:
-        group = expert_group_for(session, ticket)
+        group = out.expert_group(ticket)
         if group is None or ticket.tier >= 2 or not ticket.is_open:
             return 0  # already with experts (or further), or nowhere to send it
         escalate_to_group(session, ticket, group, actor=None, now=now,
                           reason=f"Automatic: {_headline(clock, threshold).lower()}", log=out)
     elif action is EscalationAction.propose_vendor:
-        out.notify([*_managers(session, ticket), _dispatcher(ticket)],
+        out.notify([*out.managers(ticket), _dispatcher(ticket)],
                    kind="vendor_proposal", title=f"{ticket.number}: consider a vendor engagement",
                    body=body + " Consider engaging a vendor.", now=now, ticket=ticket)
         out.event(ticket, EventKind.escalated, actor=None, now=now, field="vendor_proposal",
@@ -171,14 +196,14 @@ def _run_action(session, out, action: EscalationAction, ticket: Ticket, clock: S
     return 1
 
 
-def _ola_warning(session, out, clock, threshold, now) -> int:
+def _ola_warning(out, clock, threshold, now) -> int:
     engagement = clock.engagement
     title = (f"{clock.ticket.number}: {engagement.vendor.name} "
              f"{_headline(clock, threshold).replace('SLA', 'OLA')}")
-    out.notify([engagement.requested_by, *_managers(session, clock.ticket)],
-               kind="ola_breach" if threshold >= 100 else "ola_warning", title=title,
-               body=title, now=now, ticket=clock.ticket)
-    return 1
+    sent = out.notify([engagement.requested_by, *out.managers(clock.ticket)],
+                      kind="ola_breach" if threshold >= 100 else "ola_warning", title=title,
+                      body=title, now=now, ticket=clock.ticket)
+    return 1 if sent else 0
 
 
 # --- manual escalation ---------------------------------------------------------------------

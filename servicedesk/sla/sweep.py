@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
-from servicedesk.accounts.models import Group
-from servicedesk.catalog.models import Service
-from servicedesk.escalation.models import VendorEngagement
 from servicedesk.escalation.services import ActionLog, apply_rules
 from servicedesk.sla import services as sla
-from servicedesk.sla.models import ClockFiring, SLAClock, SLAPolicy
+from servicedesk.sla.batch import BatchReader, ClockView
+from servicedesk.sla.models import ClockFiring, SLAClock
 from servicedesk.tickets.models import EventKind, Ticket
 
 BATCH = 500
@@ -58,73 +58,92 @@ def due_clock_ids(session: Session, now: datetime, *, limit: int = BATCH) -> lis
 
 
 def sweep_batch(session: Session, now: datetime, *, limit: int = BATCH) -> SweepResult:
-    """Process one batch of due clocks; flushes. An empty result means nothing is due.
+    """Process one batch of due clocks; writes, does not commit. An empty result means
+    nothing is due.
 
-    Everything the actions read is loaded for the whole batch up front (clocks, tickets,
-    groups, people, policies and rules: a handful of IN queries); firings, history events,
-    notices and e-mails are inserted in bulk at the end, the clocks' new thresholds with one
-    UPDATE, and escalated tickets by one flush.
+    Everything the actions read is loaded for the whole batch up front as plain views (one
+    query for the clocks and their tickets, one per referenced table: ``sla.batch``); the
+    actions and the threshold arithmetic run on those views; then firings, history events,
+    notices and e-mails are inserted in bulk, the clocks' new thresholds written by one
+    statement, and the escalated tickets by one (with their version check).
     """
     ids = due_clock_ids(session, now, limit=limit)
     result = SweepResult()
     if not ids:
         return result
     cache = sla.CalendarCache(session)
-    log = ActionLog()
+    reader = BatchReader(session)
+    log = ActionLog(reader)
     firings: list[dict] = []
-    clocks = _load(session, ids)
-    with session.no_autoflush:  # the clocks are written below in one statement
-        for clock in clocks:
-            result.clocks += 1
-            cal = cache.get(clock.calendar_id)
-            while clock.next_check_at is not None and clock.next_check_at <= now:
-                result.firings += 1
-                result.actions += _fire(session, clock, cal, now, log, firings)
-        if firings:
-            session.execute(ClockFiring.__table__.insert(), firings)
-        _write_clocks(session, clocks)
-        log.write(session)
-    session.flush()  # escalated tickets (versioned rows) through the ORM
+    clocks = reader.clocks(ids)
+    for clock in clocks:
+        result.clocks += 1
+        cal = cache.get(clock.calendar_id)
+        while clock.next_check_at is not None and clock.next_check_at <= now:
+            result.firings += 1
+            result.actions += _fire(session, clock, cal, now, log, firings)
+    if firings:
+        _insert(session, ClockFiring.__table__, firings)
+    _write_clocks(session, clocks)
+    _write_tickets(session, {clock.ticket.id: clock.ticket for clock in clocks}.values())
+    log.write(session)
     return result
+
+
+def _insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
+    """A bulk INSERT as few statements: PostgreSQL gets multi-row VALUES pages (through
+    RETURNING, which is what makes SQLAlchemy batch them), SQLite one executemany."""
+    stmt = table.insert()
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.returning(table.c.id)
+    session.execute(stmt, rows)
 
 
 #: What firing changes on a clock.
 _FIRED_COLUMNS = ("next_threshold", "next_check_at", "breached_at")
 
 
-def _write_clocks(session: Session, clocks: list[SLAClock]) -> None:
-    """One executemany UPDATE for the batch's clocks instead of an ORM flush of each; the
-    objects are then expired, so they read back exactly what was written."""
+def _write_clocks(session: Session, clocks: list[ClockView]) -> None:
+    """One executemany UPDATE for the batch's clocks; ORM copies of them already in the
+    session are expired, so they read back exactly what was written."""
     table = SLAClock.__table__
     stmt = table.update().where(table.c.id == sa.bindparam("clock_id")).values(
         {name: sa.bindparam(name) for name in _FIRED_COLUMNS})
     session.execute(stmt, [{"clock_id": clock.id, **{name: getattr(clock, name)
                                                        for name in _FIRED_COLUMNS}}
                            for clock in clocks])
-    for clock in clocks:
-        session.expire(clock)
+    _expire_loaded(session, SLAClock, (clock.id for clock in clocks))
 
 
-#: What the actions read of a ticket (the rest, long texts included, is not loaded).
-_TICKET_COLUMNS = (Ticket.title, Ticket.priority, Ticket.status, Ticket.tier, Ticket.group_id,
-                   Ticket.assignee_id, Ticket.service_id, Ticket.version)
+def _write_tickets(session: Session, tickets) -> None:
+    """Escalated tickets: one executemany UPDATE that bumps each version only where it is
+    still the one read (the ORM's optimistic lock); a ticket changed meanwhile by someone
+    else fails the batch (StaleDataError), which then rolls back and is swept again."""
+    rows = [{"ticket_id": t.id, "old_version": t.version, "new_version": t.version + 1,
+             **changes} for t in tickets if (changes := t.changes()) is not None]
+    if not rows:
+        return
+    table = Ticket.__table__
+    stmt = table.update().where(table.c.id == sa.bindparam("ticket_id"),
+                                table.c.version == sa.bindparam("old_version")).values(
+        version=sa.bindparam("new_version"),
+        **{name: sa.bindparam(name) for name in rows[0] if name in table.c})
+    updated = session.execute(stmt, rows).rowcount
+    if updated != len(rows):
+        raise StaleDataError(f"{len(rows) - updated} of {len(rows)} escalated tickets were "
+                             "changed by someone else during the sweep")
+    _expire_loaded(session, Ticket, (row["ticket_id"] for row in rows))
 
 
-def _load(session: Session, ids: list[int]) -> list[SLAClock]:
-    """The claimed clocks, due order, with what their actions read (batch loads, no per-clock
-    queries)."""
-    ticket = joinedload(SLAClock.ticket, innerjoin=True)
-    group = ticket.selectinload(Ticket.group)
-    engagement = selectinload(SLAClock.engagement)  # vendor OLA clocks
-    return list(session.scalars(
-        sa.select(SLAClock).where(SLAClock.id.in_(ids))
-        .order_by(SLAClock.next_check_at, SLAClock.id)
-        .options(ticket.load_only(*_TICKET_COLUMNS), ticket.selectinload(Ticket.assignee),
-                 ticket.selectinload(Ticket.service).selectinload(Service.expert_group),
-                 group.selectinload(Group.dispatcher), group.selectinload(Group.manager),
-                 selectinload(SLAClock.policy).selectinload(SLAPolicy.rules),
-                 engagement.selectinload(VendorEngagement.vendor),
-                 engagement.selectinload(VendorEngagement.requested_by))))
+def _expire_loaded(session: Session, model, ids) -> None:
+    """Expire the ORM objects of ``model`` among ``ids`` that the session holds (a caller's
+    objects must not show the state from before a bulk UPDATE)."""
+    if not session.identity_map:
+        return
+    for pk in ids:
+        obj = session.identity_map.get(identity_key(model, pk))
+        if obj is not None:
+            session.expire(obj)
 
 
 def sweep(session: Session, now: datetime, *, commit=None, limit: int = BATCH) -> SweepResult:
@@ -139,7 +158,7 @@ def sweep(session: Session, now: datetime, *, commit=None, limit: int = BATCH) -
         total += batch
 
 
-def _fire(session: Session, clock: SLAClock, cal, now: datetime, log: ActionLog,
+def _fire(session: Session, clock: ClockView, cal, now: datetime, log: ActionLog,
           firings: list[dict]) -> int:
     threshold, crossed_at = clock.next_threshold, clock.next_check_at
     firings.append({"clock_id": clock.id, "threshold": threshold, "crossed_at": crossed_at,
