@@ -37,3 +37,22 @@ sa.Index("ix_sla_clocks_kind_breached_at", SLAClock.kind, SLAClock.breached_at,
          postgresql_where=SLAClock.breached_at.is_not(None))
 # Resolved-in-period figures (MTTR, FCR, reopen rate, people).
 sa.Index("ix_tickets_resolved_at", Ticket.resolved_at)
+
+
+#: Daily compliance rollup maintained by triggers (see reports/rollups.py).
+report_counts = sa.Table(
+    "report_counts", db.metadata,
+    sa.Column("metric", sa.String(24), primary_key=True),
+    sa.Column("dim", sa.String(12), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("key", sa.String(40), primary_key=True),  # '' = the total, or a NULL value
+    sa.Column("n", sa.Integer, nullable=False),
+)
+
+
+@sa.event.listens_for(db.metadata, "after_create")
+def _create_report_triggers(target, connection, **kw) -> None:
+    """create_all (tests, init-db) gets the same triggers as the migration."""
+    from servicedesk.reports.rollups import create_triggers
+
+    create_triggers(connection)

@@ -1,0 +1,41 @@
+"""reports: daily compliance rollup (report_counts) kept by triggers, backfilled
+
+Revision ID: a1b2c3d4e505
+Revises: a1b2c3d4e504
+Create Date: 2026-11-23 15:55:00
+
+The trigger text comes from servicedesk.reports.rollups (one definition for create_all, this
+migration and the tests); a later change to it needs a new revision that drops and recreates
+the triggers.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from servicedesk.reports import rollups
+
+# revision identifiers, used by Alembic.
+revision = 'a1b2c3d4e505'
+down_revision = 'a1b2c3d4e504'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('report_counts',
+    sa.Column('metric', sa.String(length=24), nullable=False),
+    sa.Column('dim', sa.String(length=12), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('metric', 'dim', 'day', 'key', name=op.f('pk_report_counts'))
+    )
+    bind = op.get_bind()
+    rollups.create_triggers(bind)
+    rollups.rebuild(bind)
+
+
+def downgrade():
+    bind = op.get_bind()
+    for statement in rollups.drop_statements(bind.dialect.name):
+        bind.exec_driver_sql(statement)
+    op.drop_table('report_counts')
