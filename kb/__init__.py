@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from kb import _whoosh  # noqa: F401  (speed fixes to Whoosh, see the module)
 from kb.errors import IndexBusy, IndexUnavailable, InvalidDocument, KBError
 from kb.index import REBUILD_LIMITMB, WRITE_TIMEOUT, IndexDirectory, KnowledgeIndex
 from kb.schema import AUDIENCES, ArticleDoc

@@ -7,7 +7,8 @@ is indexed under is exactly what a query looks for:
 * CJK runs are segmented with jieba in *search mode* (a word and its dictionary sub-words:
   ``打印机卡纸`` -> ``打印 印机 打印机 卡纸``), so an article about 打印机卡纸 is found by
   ``打印机`` and by ``卡纸``.
-* Other words are NFKC-normalised, lower-cased and stemmed (Snowball English, "Porter2"). Compounds joined by ``-`` or
+* Other words are NFKC-normalised, lower-cased and, if made of letters only, stemmed (Snowball
+  English, "Porter2"). Compounds joined by ``-`` or
   ``.`` are indexed as their parts and as the joined form (``Wi-Fi`` -> ``wi fi wifi``,
   ``outlook.exe`` -> ``outlook exe outlook.exe``); a query uses only the joined form, so
   ``wi-fi`` finds "WiFi", "Wi-Fi" and "wifi" alike.
@@ -34,7 +35,7 @@ from whoosh.analysis.filters import STOP_WORDS
 from whoosh.lang.porter2 import stem as porter2_stem
 
 #: Part of the index format: an index built with another version must be rebuilt.
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 
 # CJK Unified Ideographs (+ extension A and compatibility ideographs).
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -124,10 +125,13 @@ _stem_cache: dict[str, str] = {}
 
 
 def stem(word: str) -> str:
-    """Stem an ASCII word with Snowball English (Porter2) (memoised; CJK and other scripts are returned unchanged)."""
+    """Stem an ASCII word with Snowball English (Porter2) (memoised; words with digits or
+    other scripts are returned unchanged)."""
     stemmed = _stem_cache.get(word)
     if stemmed is None:
-        stemmed = porter2_stem(word) if word.isascii() else word
+        # Only plain letters: codes such as "0x1f3a" or "btp-0042" have nothing to stem (and
+        # Porter2 on them is slow).
+        stemmed = porter2_stem(word) if word.isascii() and word.isalpha() else word
         if len(_stem_cache) < 200_000:
             _stem_cache[word] = stemmed
     return stemmed

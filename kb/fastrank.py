@@ -1,0 +1,395 @@
+"""Exact top-N ranking over cached posting data, for queries made of plain terms.
+
+Whoosh scores a query by walking a tree of matchers one document at a time, several Python
+calls per posting: at 100,000 articles a common word matches tens of thousands of them and a
+query cost hundreds of milliseconds. This module computes *the same ranking* (BM25F as
+``whoosh.scoring.BM25F``, times the usefulness factor of ``kb.search``) another way:
+
+* Per segment (segments never change) and term it keeps the term's postings once decoded: the
+  BM25 term-frequency part of every posting (``tf*(K1+1) / (tf + K1*(1-B+B*len/avglen))``),
+  the documents ordered by it (an *impact-ordered* list), and the documents as a bit set.
+  The global factors (idf, query boosts) are applied per query. ``avglen`` is the field's
+  average length rounded to a whole number, so a few writes do not invalidate these caches
+  (the Whoosh path in ``kb.search`` rounds it the same way: both give the same scores).
+* Matching documents are counted with bit-set operations (AND / OR of the terms' bit sets and
+  the filter's), which run in C.
+* The top N: the union of the first L documents of every term's impact list is scored
+  exactly. A document outside it is below position L in every list, so its score is at most
+  the query evaluated with every term at its L-th impact, times the largest usefulness
+  factor. If the N-th best candidate beats that bound the answer is exact; otherwise L grows
+  (and in the end every match is scored). Typically a few hundred documents are scored.
+
+Supported queries: ``Term`` on a scorable text field, ``And``, ``Or`` (no coordination
+scale), ``DisjunctionMax`` (no tie-break), with boosts. Anything else (phrases, ``NOT``,
+keyword fields) returns None from ``compile_query`` and goes the Whoosh way.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import threading
+from array import array
+from collections import OrderedDict
+
+from whoosh.query import And, DisjunctionMax, NullQuery, Or, Term
+from whoosh.util.numeric import byte_to_length
+
+B = 0.75
+K1 = 1.2
+
+#: A segment's matches are all scored when there are at most this many.
+DIRECT_LIMIT = 400
+#: First number of impact-ordered documents taken from each term's list.
+FIRST_DEPTH = 128
+#: Beyond this depth, every match is scored instead.
+MAX_DEPTH = 8192
+#: Posting data kept in memory per process (postings; about 20 bytes each).
+CACHE_POSTINGS = 3_000_000
+
+
+def rounded_average(searcher, fieldname: str) -> float:
+    """The field's average length as used for scoring: rounded to a whole number (>= 1)."""
+    parent = searcher.get_parent()
+    return float(max(1, round(parent.avg_field_length(fieldname) or 1)))
+
+
+# -- query trees ---------------------------------------------------------------------------------
+
+class _Node:
+    __slots__ = ("kind", "boost", "children", "fieldname", "text")
+
+    def __init__(self, kind, boost=1.0, children=(), fieldname=None, text=None):
+        self.kind, self.boost, self.children = kind, boost, tuple(children)
+        self.fieldname, self.text = fieldname, text
+
+    def terms(self):
+        if self.kind == "term":
+            yield self
+        for child in self.children:
+            yield from child.terms()
+
+
+def compile_query(q, scorable: frozenset[str]) -> _Node | None:
+    """A tree for ``q`` if this module can rank it, else None."""
+    if isinstance(q, Term):
+        if q.fieldname not in scorable or not isinstance(q.text, str):
+            return None
+        return _Node("term", q.boost, fieldname=q.fieldname, text=q.text)
+    if type(q) is And:  # not subclasses such as Ordered
+        kind = "and"
+    elif type(q) is Or and not getattr(q, "scale", None) and not getattr(q, "minmatch", 0):
+        kind = "or"
+    elif isinstance(q, DisjunctionMax) and not q.tiebreak:
+        kind = "max"
+    else:
+        return None
+    children = []
+    for sub in q.subqueries:
+        if sub is NullQuery or isinstance(sub, type(NullQuery)):
+            continue
+        node = compile_query(sub, scorable)
+        if node is None:
+            return None
+        children.append(node)
+    if not children:
+        return None
+    return _Node(kind, q.boost, children)
+
+
+# -- per segment data ------------------------------------------------------------------------------
+
+class _Sparse(dict):
+    """Scores of a rare term: a dict answering 0.0 for documents without the term."""
+
+    __slots__ = ()
+
+    def __missing__(self, key):
+        return 0.0
+
+
+class TermData:
+    """One term in one segment: tf parts by document, impact order, bit set."""
+
+    __slots__ = ("scores", "order", "impacts", "bits", "size")
+
+    def __init__(self, scores, order, impacts, bits, size):
+        self.scores, self.order, self.impacts, self.bits = scores, order, impacts, bits
+        self.size = size
+
+
+_EMPTY = TermData(_Sparse(), array("i"), array("d"), 0, 0)
+_cache: OrderedDict[tuple, object] = OrderedDict()
+_cache_postings = 0
+_cache_lock = threading.Lock()
+
+
+def _cached(key, size_of, build):
+    global _cache_postings
+    with _cache_lock:
+        value = _cache.get(key)
+        if value is not None:
+            _cache.move_to_end(key)
+            return value
+    value = build()
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = value
+            _cache_postings += size_of(value)
+            while _cache_postings > CACHE_POSTINGS and len(_cache) > 1:
+                _, old = _cache.popitem(last=False)
+                _cache_postings -= size_of(old)
+    return value
+
+
+def clear_cache() -> None:
+    global _cache_postings
+    with _cache_lock:
+        _cache.clear()
+        _cache_postings = 0
+
+
+def segment_key(reader) -> tuple | None:
+    segment = getattr(reader, "segment", lambda: None)()
+    if segment is None:
+        return None
+    return (segment.segment_id(), reader.doc_count_all())
+
+
+def _norms(reader, seg_key, fieldname: str, avglen: float):
+    """K1 * (1 - B + B * length / avglen) for every document of the segment."""
+
+    def build():
+        count = reader.doc_count_all()
+        table = [K1 * ((1 - B) + B * byte_to_length(b) / avglen) for b in range(256)]
+        table[0] = K1 * ((1 - B) + B * 1 / avglen)  # Whoosh's default length for "none"
+        lengths = _length_bytes(reader, fieldname, count)
+        return array("d", (table[b] for b in lengths))
+
+    return _cached(("norms", seg_key, fieldname, avglen), len, build)
+
+
+def _length_bytes(reader, fieldname, count):
+    perdoc = getattr(reader, "_perdoc", None)
+    lengths = perdoc.field_lengths(fieldname) if perdoc is not None else None
+    return lengths or bytes(count)
+
+
+def _raw_postings(reader, fieldname: str, text: str):
+    """(docnums, weights) of a term in one segment, deleted documents included."""
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    if (fieldname, text) not in reader:
+        return [], []
+    tbytes = reader._text_to_bytes(fieldname, text)
+    matcher = reader._terms.matcher(fieldname, tbytes, reader.schema[fieldname].format)
+    ids: list[int] = []
+    weights: list[float] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while True:
+            matcher._read_ids()
+            matcher._read_weights()
+            ids.extend(matcher._ids)
+            weights.extend(matcher._weights)
+            if matcher._lastblock:
+                break
+            matcher._goto(matcher._nextoffset)
+    else:
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+    return ids, weights
+
+
+def bits_of(docnums) -> int:
+    """A bit set (Python int) of the given document numbers."""
+    docnums = list(docnums)
+    if not docnums:
+        return 0
+    buf = bytearray((max(docnums) >> 3) + 1)
+    for d in docnums:
+        buf[d >> 3] |= 1 << (d & 7)
+    return int.from_bytes(buf, "little")
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+_BIT_POSITIONS = [tuple(i for i in range(8) if b >> i & 1) for b in range(256)]
+
+
+def docs_of(bits: int) -> list[int]:
+    """The document numbers in a bit set, ascending."""
+    raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    out: list[int] = []
+    for match in _NONZERO.finditer(raw):
+        i = match.start()
+        base = i << 3
+        out.extend(base + p for p in _BIT_POSITIONS[raw[i]])
+    return out
+
+
+def article_ids(reader, seg_key) -> array:
+    """The article id of every document of the segment (the ``id`` column, decoded once)."""
+
+    def build():
+        column = reader.column_reader("id")
+        return array("q", (int(v) if v else 0 for v in column))
+
+    return _cached(("ids", seg_key), len, build)
+
+
+def term_data(reader, seg_key, fieldname: str, text: str, avglen: float) -> TermData:
+    def build():
+        ids, weights = _raw_postings(reader, fieldname, text)
+        if not ids:
+            return _EMPTY
+        norms = _norms(reader, seg_key, fieldname, avglen)
+        k = K1 + 1
+        parts = [w * k / (w + norms[d]) for d, w in zip(ids, weights)]
+        count = reader.doc_count_all()
+        if len(ids) * 16 >= count:
+            scores = array("d", bytes(8 * count))
+            for d, s in zip(ids, parts):
+                scores[d] = s
+        else:
+            scores = _Sparse(zip(ids, parts))
+        ranked = sorted(zip(parts, ids), key=lambda p: (-p[0], p[1]))
+        order = array("i", [d for _, d in ranked])
+        impacts = array("d", [s for s, _ in ranked])
+        return TermData(scores, order, impacts, bits_of(ids), len(ids))
+
+    return _cached(("term", seg_key, fieldname, text, avglen), lambda t: t.size + 1, build)
+
+
+# -- ranking ---------------------------------------------------------------------------------------
+
+def _bits(node, data) -> int:
+    if node.kind == "term":
+        return data[id(node)].bits
+    parts = [_bits(c, data) for c in node.children]
+    result = parts[0]
+    if node.kind == "and":
+        for p in parts[1:]:
+            result &= p
+            if not result:
+                break
+    else:
+        for p in parts[1:]:
+            result |= p
+    return result
+
+
+def _scorer(node, data, weights):
+    """A function docnum -> score (None if the document does not match the node)."""
+    if node.kind == "term":
+        scores = data[id(node)].scores
+        mult = weights[id(node)] * node.boost
+
+        def term(d):
+            s = scores[d]
+            return s * mult if s else None
+
+        return term
+    subs = [_scorer(c, data, weights) for c in node.children]
+    boost = node.boost
+    if node.kind == "and":
+        def conj(d):
+            total = 0.0
+            for f in subs:
+                v = f(d)
+                if v is None:
+                    return None
+                total += v
+            return total * boost
+
+        return conj
+    if node.kind == "or":
+        def disj(d):
+            total = None
+            for f in subs:
+                v = f(d)
+                if v is not None:
+                    total = v if total is None else total + v
+            return None if total is None else total * boost
+
+        return disj
+
+    def dismax(d):
+        best = None
+        for f in subs:
+            v = f(d)
+            if v is not None and (best is None or v > best):
+                best = v
+        return None if best is None else best * boost
+
+    return dismax
+
+
+def _bound(node, depth_bounds, weights) -> float:
+    """Highest score a document outside the candidates can have."""
+    if node.kind == "term":
+        return depth_bounds[id(node)] * weights[id(node)] * node.boost
+    values = [_bound(c, depth_bounds, weights) for c in node.children]
+    total = max(values) if node.kind == "max" else sum(values)
+    return total * node.boost
+
+
+def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, factor,
+                 max_factor: float, window: int, ids_of):
+    """Exact best ``window`` (final, text, docnum) of one segment, and its match count.
+
+    ``data``: id(term node) -> TermData; ``weights``: id(term node) -> idf; ``factor(d)`` the
+    usefulness factor; ``ids_of(d)`` the article id (tie-break: lower id first).
+    """
+    matches = _bits(tree, data) & allowed_bits
+    count = matches.bit_count()
+    if not count:
+        return [], 0
+    score = _scorer(tree, data, weights)
+    terms = list(tree.terms())
+    longest = max(data[id(t)].size for t in terms)
+    if count <= DIRECT_LIMIT or longest <= FIRST_DEPTH:
+        return _best(docs_of(matches), score, factor, window, ids_of), count
+    depth = FIRST_DEPTH
+    scored: dict[int, tuple | None] = {}
+    while True:
+        for t in terms:
+            for d in data[id(t)].order[:depth]:
+                if d not in scored:
+                    s = score(d) if d in allowed else None
+                    scored[d] = (-(s * factor(d)), d, s) if s is not None else None
+        rows = [r for r in scored.values() if r is not None]
+        top = _order(rows, window, ids_of)
+        bounds = {}
+        for t in terms:
+            impacts = data[id(t)].impacts
+            bounds[id(t)] = impacts[depth - 1] if depth <= len(impacts) else 0.0
+        limit = _bound(tree, bounds, weights) * max_factor
+        if depth >= longest or (len(top) >= window and -top[-1][0] > limit):
+            return [(-neg, s, d) for neg, d, s in top], count
+        depth *= 4
+        if depth > MAX_DEPTH:
+            return _best(docs_of(matches), score, factor, window, ids_of), count
+
+
+def _best(docs, score, factor, window, ids_of):
+    rows = []
+    for d in docs:
+        s = score(d)
+        if s is not None:
+            rows.append((-(s * factor(d)), d, s))
+    return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+
+
+def _order(rows, window, ids_of):
+    """The best ``window`` rows (-final, docnum, text), equal finals by lower article id."""
+    top = heapq.nsmallest(window, rows)
+    if not top:
+        return top
+    last = top[-1][0]
+    ties = [r for r in rows if r[0] == last]
+    rest = [r for r in top if r[0] != last]
+    ties.sort(key=lambda r: ids_of(r[1]))
+    top = rest + ties[: window - len(rest)]
+    # Earlier equal groups (all inside the window) are ordered by article id as well.
+    return sorted(top, key=lambda r: (r[0], ids_of(r[1])))
