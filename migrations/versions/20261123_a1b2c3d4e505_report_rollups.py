@@ -1,4 +1,4 @@
-"""reports: daily compliance rollup (report_counts) kept by triggers, backfilled
+"""reports: daily rollups (report_counts, report_durations) kept by triggers, backfilled
 
 Revision ID: a1b2c3d4e505
 Revises: a1b2c3d4e504
@@ -29,6 +29,17 @@ def upgrade():
     sa.Column('n', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('metric', 'dim', 'day', 'key', name=op.f('pk_report_counts'))
     )
+    op.create_table('report_durations',
+    sa.Column('clock_id', sa.Integer(), nullable=False),
+    sa.Column('measure', sa.String(length=8), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('bucket', sa.Integer(), nullable=False),
+    sa.Column('value', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('clock_id', 'measure', name=op.f('pk_report_durations'))
+    )
+    op.create_index('ix_report_durations_rank', 'report_durations',
+                    ['kind', 'measure', 'bucket', 'value', 'day'], unique=False)
     bind = op.get_bind()
     rollups.create_triggers(bind)
     rollups.rebuild(bind)
@@ -38,4 +49,6 @@ def downgrade():
     bind = op.get_bind()
     for statement in rollups.drop_statements(bind.dialect.name):
         bind.exec_driver_sql(statement)
+    op.drop_index('ix_report_durations_rank', table_name='report_durations')
+    op.drop_table('report_durations')
     op.drop_table('report_counts')

@@ -49,6 +49,19 @@ report_counts = sa.Table(
     sa.Column("n", sa.Integer, nullable=False),
 )
 
+#: One row per measured duration (MTTA/MTTR, business and wall) of a stopped ticket clock,
+#: with its histogram bucket: exact percentiles read one bucket (see reports/rollups.py).
+report_durations = sa.Table(
+    "report_durations", db.metadata,
+    sa.Column("clock_id", sa.Integer, primary_key=True),
+    sa.Column("measure", sa.String(8), primary_key=True),  # business | wall
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("bucket", sa.Integer, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Index("ix_report_durations_rank", "kind", "measure", "bucket", "value", "day"),
+)
+
 
 @sa.event.listens_for(db.metadata, "after_create")
 def _create_report_triggers(target, connection, **kw) -> None:

@@ -474,8 +474,16 @@ class Durations:
     wall_p90: float | None
 
 
-def durations(session: Session, period: Period, kind: ClockKind) -> Durations:
-    """MTTA (kind=response) or MTTR (kind=resolution): see DEFINITIONS."""
+def durations(session: Session, period: Period, kind: ClockKind, *, rollup: bool = True
+              ) -> Durations:
+    """MTTA (kind=response) or MTTR (kind=resolution): see DEFINITIONS. Whole-day periods
+    read the duration histogram (exact, reports/rollups.py); others the raw clocks."""
+    if _from_rollup(period, None, rollup):
+        n, business = rollups.percentiles(session, kind.value, "business", period.first_day,
+                                          period.end.date())
+        _, wall = rollups.percentiles(session, kind.value, "wall", period.first_day,
+                                      period.end.date())
+        return Durations(n, business[0.5], business[0.9], wall[0.5], wall[0.9])
     C = SLAClock
     where = _stopped_clocks(period, kind)
     n, business = percentiles(session, sa.select(C.elapsed_before).where(*where))

@@ -26,7 +26,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from servicedesk.reports.models import report_counts
+from servicedesk.reports.models import report_counts, report_durations
+from servicedesk.reports.sql import interpolate, ranks_needed, seconds_sql
 
 #: (dimension, tickets column) in the order of queries.DIMENSIONS.
 DIM_COLUMNS = (("priority", "priority"), ("group", "group_id"), ("service", "service_id"),
@@ -83,9 +84,62 @@ def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
         "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
 
 
+# --- durations (MTTA, MTTR): exact percentiles from a histogram and one bucket -------------
+
+#: Upper bounds (seconds, exclusive) of the histogram buckets: 0-60 s, then 15 % steps up to
+#: about three years; bucket i holds BOUNDS[i-1] <= v < BOUNDS[i], the last one the rest.
+BOUNDS = tuple(sorted({round(60 * 1.15 ** i) for i in range(100)}))
+MEASURES = ("business", "wall")
+
+
+def bucket_sql(value: str) -> str:
+    whens = " ".join(f"WHEN {value} < {b} THEN {i}" for i, b in enumerate(BOUNDS))
+    return f"CASE {whens} ELSE {len(BOUNDS)} END"
+
+
+def _measured(c: str) -> str:
+    """The clock counts towards MTTA/MTTR (queries._stopped_clocks, without the period)."""
+    return (f"{c}.engagement_id IS NULL AND {c}.kind IN ('response', 'resolution') "
+            f"AND {c}.state = 'stopped' AND {c}.stopped_at IS NOT NULL AND NOT {c}.is_cancelled")
+
+
+def _durations_select(c: str, dialect: str, source: str = "") -> str:
+    """SELECT the report_durations rows (id, measure, kind, day, v) of clock(s) ``c``."""
+    created = f"(SELECT t.created_at FROM tickets t WHERE t.id = {c}.ticket_id)"
+    wall = (f"CASE WHEN {c}.kind = 'resolution' "
+            f"THEN {seconds_sql(f'{c}.stopped_at', created, dialect)} "
+            f"ELSE {seconds_sql(f'{c}.stopped_at', f'{c}.started_at', dialect)} END")
+    return (
+        f"SELECT {c}.id AS id, m.measure AS measure, CAST({c}.kind AS VARCHAR(12)) AS kind, "
+        f"{_day(f'{c}.stopped_at', dialect)} AS day, "
+        f"CASE m.measure WHEN 'business' THEN {c}.elapsed_before ELSE {wall} END AS v "
+        f"FROM {source}(SELECT 'business' AS measure UNION ALL SELECT 'wall') m "
+        f"WHERE {_measured(c)}")
+
+
+def _hist(sign: int, clock_ids: str) -> str:
+    return ("INSERT INTO report_counts (metric, dim, day, key, n) "
+            f"SELECT d.kind || '.' || d.measure, 'hist', d.day, CAST(d.bucket AS VARCHAR(40)), "
+            f"{sign} FROM report_durations d WHERE d.clock_id = {clock_ids} "
+            "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
+
+
+def _durations_remove(c: str) -> list[str]:
+    return [_hist(-1, f"{c}.id"), f"DELETE FROM report_durations WHERE clock_id = {c}.id"]
+
+
+def _durations_add(c: str, dialect: str) -> list[str]:
+    insert = ("INSERT INTO report_durations (clock_id, measure, kind, day, bucket, value) "
+              f"SELECT x.id, x.measure, x.kind, x.day, {bucket_sql('x.v')}, x.v FROM "
+              f"({_durations_select(c, dialect)}) x WHERE true")
+    return [insert, _hist(1, f"{c}.id")]
+
+
 _CLOCK_FIELDS = ("kind", "state", "stopped_at", "breached_at", "is_cancelled",
                  "engagement_id", "ticket_id")
 _TICKET_FIELDS = tuple(col for _, col in DIM_COLUMNS)
+_DURATION_FIELDS = ("kind", "state", "stopped_at", "started_at", "elapsed_before",
+                    "is_cancelled", "engagement_id", "ticket_id")
 
 
 def _changed_sql(fields, dialect: str) -> str:
@@ -102,6 +156,10 @@ def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
                                  [_bump("OLD", -1, dialect), _bump("NEW", 1, dialect)]),
         "trg_report_clock_del": ("sla_clocks", "DELETE", None,
                                  [_bump("OLD", -1, dialect)]),
+        "trg_report_dur_ins": ("sla_clocks", "INSERT", None, _durations_add("NEW", dialect)),
+        "trg_report_dur_upd": ("sla_clocks", "UPDATE", _changed_sql(_DURATION_FIELDS, dialect),
+                               _durations_remove("OLD") + _durations_add("NEW", dialect)),
+        "trg_report_dur_del": ("sla_clocks", "DELETE", None, _durations_remove("OLD")),
         "trg_report_ticket_dims": (
             "tickets", "UPDATE", _changed_sql(_TICKET_FIELDS, dialect),
             [_bump("c", -1, dialect, clocks_of="NEW.id", ticket="OLD"),
@@ -166,6 +224,15 @@ def rebuild(connection) -> int:
         "AND (c.breached_at IS NOT NULL OR (c.state = 'stopped' AND c.stopped_at IS NOT NULL "
         "AND NOT c.is_cancelled)) AND (o.breach = 0 OR c.breached_at IS NOT NULL)"
         ") x GROUP BY metric, dim, day, dkey")
+    connection.execute(report_durations.delete())
+    connection.exec_driver_sql(
+        "INSERT INTO report_durations (clock_id, measure, kind, day, bucket, value) "
+        f"SELECT x.id, x.measure, x.kind, x.day, {bucket_sql('x.v')}, x.v FROM "
+        f"({_durations_select('c', dialect, source='sla_clocks c, ')}) x WHERE true")
+    connection.exec_driver_sql(
+        "INSERT INTO report_counts (metric, dim, day, key, n) "
+        "SELECT kind || '.' || measure, 'hist', day, CAST(bucket AS VARCHAR(40)), count(*) "
+        "FROM report_durations GROUP BY kind, measure, day, bucket")
     return result.rowcount
 
 
@@ -183,3 +250,30 @@ def counts(session: Session, metrics, dims, first: date, end: date, *, by_day: b
         sa.select(*cols, sa.func.sum(r.n)).where(
             r.metric.in_(list(metrics)), r.dim.in_(list(dims)), r.day >= first, r.day < end)
         .group_by(*cols)).all()
+
+
+def percentiles(session: Session, kind: str, measure: str, first: date, end: date,
+                ps=(0.5, 0.9)) -> tuple[int, dict[float, float | None]]:
+    """Exact percentile_cont of a duration over days ``first`` <= day < ``end``: the daily
+    histogram says which bucket holds each needed rank, one indexed query per rank reads the
+    value inside its bucket (ix_report_durations_rank: kind, measure, bucket, value, day)."""
+    r, d = report_counts.c, report_durations.c
+    hist = sorted((int(b), int(n)) for b, n in session.execute(
+        sa.select(r.key, sa.func.sum(r.n)).where(
+            r.metric == f"{kind}.{measure}", r.dim == "hist", r.day >= first, r.day < end)
+        .group_by(r.key)).all() if n)
+    n = sum(count for _, count in hist)
+    if not n:
+        return 0, {p: None for p in ps}
+    at = {}
+    for rank in sorted(ranks_needed(n, ps)):
+        before = 0
+        for bucket, count in hist:
+            if rank < before + count:
+                break
+            before += count
+        at[rank] = session.scalar(
+            sa.select(d.value).where(d.kind == kind, d.measure == measure, d.bucket == bucket,
+                                     d.day >= first, d.day < end)
+            .order_by(d.value).limit(1).offset(rank - before))
+    return n, interpolate(n, at, ps)

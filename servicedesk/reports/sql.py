@@ -20,19 +20,25 @@ class seconds_between(FunctionElement):
     inherit_cache = True
 
 
+def seconds_sql(later: str, earlier: str, dialect: str) -> str:
+    """The SQL text of ``later - earlier`` in seconds (also used by the rollup triggers, so a
+    rolled-up duration is bit-for-bit the one the raw query computes)."""
+    if dialect == "sqlite":
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC; julianday keeps milliseconds exactly enough.
+        return f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
+    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
+
+
 @compiles(seconds_between)
 def _seconds_default(element, compiler, **kw):
-    later, earlier = list(element.clauses)
-    return (f"CAST(EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - "
-            f"{compiler.process(earlier, **kw)})) AS DOUBLE PRECISION)")
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return seconds_sql(later, earlier, "postgresql")
 
 
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element, compiler, **kw):
-    later, earlier = list(element.clauses)
-    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC; julianday keeps milliseconds exactly enough.
-    return (f"ROUND((julianday({compiler.process(later, **kw)}) - "
-            f"julianday({compiler.process(earlier, **kw)})) * 86400.0, 3)")
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return seconds_sql(later, earlier, "sqlite")
 
 
 class bucket_start(FunctionElement):
@@ -91,11 +97,24 @@ def percentiles(session: Session, values: sa.Select, ps: Sequence[float] = (0.5,
     if not rows:
         return 0, {p: None for p in ps}
     n = rows[0].n
-    at = {r.i: float(r.v) for r in rows}
+    return n, interpolate(n, {r.i: float(r.v) for r in rows}, ps)
+
+
+def ranks_needed(n: int, ps: Sequence[float]) -> set[int]:
+    """The 0-based ranks whose values ``interpolate`` needs."""
+    out = set()
+    for p in ps:
+        lo = int((n - 1) * p)
+        out |= {lo, lo + 1} if lo + 1 < n else {lo}
+    return out
+
+
+def interpolate(n: int, at: dict[int, float], ps: Sequence[float]) -> dict[float, float | None]:
+    """percentile_cont from the values at the needed ranks (``at``: rank -> value)."""
     out = {}
     for p in ps:
         k = (n - 1) * p
         lo = int(k)  # truncation, as CAST(... AS INTEGER) did in SQL on the same double
         frac = k - lo
         out[p] = at[lo] if frac == 0 or lo + 1 not in at else at[lo] + frac * (at[lo + 1] - at[lo])
-    return n, out
+    return out

@@ -22,6 +22,7 @@ def assert_rollup_matches_raw(db, now, first=date(2026, 2, 16), days=35):
         assert _table(q.compliance_table(db, p, now)) == \
             _table(q.compliance_table(db, p, now, rollup=False)), p
         assert q.compliance_totals(db, p, now) == q.compliance_totals(db, p, now, rollup=False)
+        _durations_match(db, [p])
         for unit in ("day", "week", "month"):
             assert q.compliance_trend(db, p, now, unit) == \
                 q.compliance_trend(db, p, now, unit, rollup=False)
@@ -105,3 +106,11 @@ def test_rollup_equals_raw_rows_under_random_operations(db, make, clock):
     judged = q.compliance_totals(db, q.Period.from_dates(date(2026, 2, 15), date(2026, 3, 6)),
                                  now)
     assert judged["resolution"].judged > 20 and judged["resolution"].breached > 0
+
+
+def _durations_match(db, periods):
+    from servicedesk.sla.models import ClockKind
+
+    for p in periods:
+        for kind in (ClockKind.response, ClockKind.resolution):
+            assert q.durations(db, p, kind) == q.durations(db, p, kind, rollup=False), (p, kind)
