@@ -14,6 +14,7 @@ and prints requests/s, p50/p95 latency and the ratio tickets/s / healthz req/s
 
     python bench/intake.py                      # 5,000 tickets on SQLite and PostgreSQL
     python bench/intake.py --db sqlite --tickets 1000 --workers 4 --threads 1
+    python bench/intake.py --profile 500 [--cprofile]   # in-process CPU per request, no HTTP
 
 See bench/README.md.
 """
@@ -121,6 +122,59 @@ def _count_in_process() -> None:
 
     with create_app().app_context():
         print(db.session.scalar(sa.select(sa.func.count(Ticket.id))))
+
+
+def _profile_in_process(n: int, with_cprofile: bool) -> None:
+    """CPU time per request through the Flask test client (no sockets, no gunicorn): ``n``
+    GET /healthz, then ``n`` POST /api/v1/tickets, after a warm-up of each."""
+    import cProfile
+    import pstats
+
+    from servicedesk import create_app
+
+    boot = json.loads(os.environ["SD_BENCH_BOOT"])
+    client = create_app().test_client()
+    auth = {"Authorization": f"Bearer {boot['token']}"}
+
+    def body(i: int) -> dict:
+        return {"title": f"Bench alert {i}: belt {i % 12 + 1} motor fault",
+                "description": "Probe reports the belt motor tripped (E17); bags piling up.",
+                "impact": i % 3 + 1, "urgency": (i // 3) % 3 + 1, "channel": "monitoring",
+                "requester_id": boot["requester_id"]}
+
+    def healthz(i: int) -> None:
+        assert client.get("/healthz").status_code == 200
+
+    def create(i: int) -> None:
+        resp = client.post("/api/v1/tickets", json=body(i), headers=auth)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+
+    def cpu_ms(fn, count: int, offset: int = 0) -> float:
+        for i in range(20):
+            fn(offset + count + i)  # warm-up (numbered after the timed ones)
+        start = time.process_time()
+        for i in range(count):
+            fn(offset + i)
+        return (time.process_time() - start) * 1000 / count
+
+    base, ticket = cpu_ms(healthz, n), cpu_ms(create, n)
+    print(f"  in-process CPU per request: healthz {base:.3f} ms, ticket {ticket:.3f} ms, "
+          f"ratio {base / ticket:.1%} ({n} each)", flush=True)
+    if with_cprofile:
+        profiler = cProfile.Profile()
+        profiler.runcall(cpu_ms, create, n, offset=10 * n)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SD_PROFILE_SORT", "cumulative")
+                                          ).print_stats(45)
+
+
+def profile_database(kind: str, args: argparse.Namespace) -> None:
+    with database(kind) as url, tempfile.TemporaryDirectory(prefix="sd_bench_inst_") as inst:
+        env = server_env(url, Path(inst))
+        env["SD_BENCH_BOOT"] = json.dumps(bootstrap(env))
+        print(f"== {kind}: in-process profile ==", flush=True)
+        subprocess.run([sys.executable, __file__, "--profile-in-process", str(args.profile)]
+                       + (["--cprofile"] if args.cprofile else []), env=env, cwd=ROOT,
+                       check=True)
 
 
 def count_tickets(env: dict[str, str]) -> int:
@@ -364,6 +418,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5,
                         help="alternating healthz/ticket rounds (load changes hit both alike)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="instead of the HTTP load: CPU per request in-process, N of each")
+    parser.add_argument("--cprofile", action="store_true",
+                        help="with --profile: also print a cProfile of N ticket creations")
+    parser.add_argument("--profile-in-process", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -371,6 +430,13 @@ def main() -> None:
         return _bootstrap_in_process()
     if args.count:
         return _count_in_process()
+    if args.profile_in_process:
+        return _profile_in_process(args.profile_in_process, args.cprofile)
+    if args.profile:
+        for kind in args.db.split(","):
+            if kind.strip():
+                profile_database(kind.strip(), args)
+        return
     results = [bench_database(kind.strip(), args) for kind in args.db.split(",") if kind.strip()]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

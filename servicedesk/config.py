@@ -48,7 +48,9 @@ class Config:
     TEMPLATE_DIR = str(PROJECT_ROOT / "templates")
     STATIC_DIR = str(PROJECT_ROOT / "static")
     SQLALCHEMY_DATABASE_URI = _database_url(INSTANCE_PATH)
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: pre_ping costs a round trip per request; SQLite has no server to lose (see _engine_options).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {
+        "pool_pre_ping": _env("DATABASE_POOL_PRE_PING", "1") == "1"}
     KB_INDEX_DIR = _env("KB_INDEX_DIR", str(INSTANCE_PATH / "kb_index"))
     #: Apply index changes in the request that made them (single-process demo/dev only);
     #: otherwise the scheduler's kb_index job is the one index writer.

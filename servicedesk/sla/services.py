@@ -20,7 +20,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from servicedesk.db import insert_now
 from servicedesk.refcache import reference_cache
 from servicedesk.sla.calendar import (
     WorkingCalendar, add_business_time, business_seconds_between,
@@ -178,14 +180,23 @@ def advance_threshold(clock: SLAClock, cal: WorkingCalendar) -> None:
 def new_clock(session: Session, *, ticket: Ticket, kind: ClockKind, target_seconds: int,
               calendar_id: int, now: datetime, cal: WorkingCalendar,
               policy: SLAPolicy | PolicyTerms | None = None, engagement=None) -> SLAClock:
-    clock = SLAClock(ticket=ticket, kind=kind, policy_id=None if policy is None else policy.id,
-                     calendar_id=calendar_id, engagement=engagement, state=ClockState.running,
+    clock = _running_clock(kind=kind, target_seconds=target_seconds, calendar_id=calendar_id,
+                           now=now, cal=cal, policy=policy, ticket=ticket,
+                           engagement=engagement)
+    session.add(clock)
+    return clock
+
+
+def _running_clock(*, kind: ClockKind, target_seconds: int, calendar_id: int, now: datetime,
+                   cal: WorkingCalendar, policy: SLAPolicy | PolicyTerms | None,
+                   **links) -> SLAClock:
+    clock = SLAClock(kind=kind, policy_id=None if policy is None else policy.id,
+                     calendar_id=calendar_id, state=ClockState.running,
                      target_seconds=target_seconds, started_at=now, segment_started_at=now,
-                     elapsed_before=0.0, is_cancelled=False)
+                     elapsed_before=0.0, is_cancelled=False, **links)
     clock.next_threshold = (policy.thresholds if policy is not None and kind in TICKET_KINDS
                             else list(DEFAULT_THRESHOLDS))[0]
     reschedule(clock, cal)
-    session.add(clock)
     return clock
 
 
@@ -254,19 +265,25 @@ def ticket_clocks(ticket: Ticket, *kinds: ClockKind) -> list[SLAClock]:
 
 
 def start_ticket_clocks(session: Session, ticket: Ticket, now: datetime) -> list[SLAClock]:
-    """Response and resolution clocks for a new ticket (none if no policy matches).
-
-    The ticket may still be pending (ticket_created is sent before the insert): the clocks
-    are added to the session and inserted by the caller's flush together with the ticket.
-    """
+    """Response and resolution clocks for a new, already inserted ticket (none if no policy
+    matches), inserted at once by one INSERT ... RETURNING (``db.insert_now``): intake is the
+    hot write path. ``ticket.clocks`` is set to them."""
     terms = matching_terms(session, priority=ticket.priority, service_id=ticket.service_id,
                            category_id=ticket.category_id)
     if terms is None:
+        set_committed_value(ticket, "clocks", [])
         return []
     cal = CalendarCache(session).get(terms.calendar_id)
-    return [new_clock(session, ticket=ticket, kind=kind, policy=terms, now=now, cal=cal,
-                      target_seconds=_target_seconds(terms, kind), calendar_id=terms.calendar_id)
-            for kind in TICKET_KINDS]
+    clocks = [_running_clock(kind=kind, policy=terms, now=now, cal=cal,
+                             target_seconds=_target_seconds(terms, kind),
+                             calendar_id=terms.calendar_id, ticket_id=ticket.id,
+                             engagement_id=None)
+              for kind in TICKET_KINDS]
+    insert_now(session, *clocks)
+    for clock in clocks:
+        set_committed_value(clock, "ticket", ticket)
+    set_committed_value(ticket, "clocks", clocks)
+    return clocks
 
 
 def on_first_response(session: Session, ticket: Ticket, now: datetime) -> None:

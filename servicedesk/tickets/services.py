@@ -10,12 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from servicedesk import events
 from servicedesk.accounts import permissions
 from servicedesk.accounts.models import Group, Role, User
 from servicedesk.catalog.models import Category, PriorityRule, Service
 from servicedesk.catalog.services import load_matrix
+from servicedesk.db import insert_now
 from servicedesk.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from servicedesk.refcache import reference_cache
 from servicedesk.tickets import workflow
@@ -174,30 +176,39 @@ def create_ticket(session: Session, *, actor: User, requester: User, title: Any,
     ticket = Ticket(title=title, description=description, requester=requester,
                     created_by=actor, channel=channel, service=service, category=category,
                     impact=impact, urgency=urgency, priority=prio,
-                    priority_override_reason=reason, status=Status.new, group=group,
-                    assignee=assignee, tier=group.tier if group else 1, parent=parent,
-                    created_at=now, updated_at=now)
-    # The foreign keys too, so ticket_created receivers can read them before the flush.
-    ticket.service_id, ticket.category_id = _id(service), _id(category)
-    ticket.group_id, ticket.assignee_id, ticket.parent_id = _id(group), _id(assignee), _id(parent)
-    if assignee is not None:
-        ticket.status = Status.assigned
-    session.add(ticket)
-    record_event(session, ticket, EventKind.created, actor=actor, now=now,
-                 body=f"Logged via {channel.value} at {priority_label(prio)}", is_public=True)
+                    priority_override_reason=reason,
+                    status=Status.assigned if assignee is not None else Status.new,
+                    group=group, assignee=assignee, tier=group.tier if group else 1,
+                    parent=parent, is_first_contact_resolution=False, created_at=now,
+                    updated_at=now, version=1)
+    # Intake is the hot write path: rows go in by INSERT ... RETURNING, not the unit of work.
+    insert_now(session, ticket)
+    history = [_new_event(ticket, EventKind.created, actor=actor, now=now,
+                          body=f"Logged via {channel.value} at {priority_label(prio)}",
+                          is_public=True)]
     if reason:
-        record_event(session, ticket, EventKind.field_changed, actor=actor, now=now,
-                     field="priority", old=priority_label(priority_for(
-                         impact, urgency, current_matrix(session))),
-                     new=priority_label(prio), body=reason)
-    # Receivers add their rows (SLA clocks) to the pending ticket: one flush inserts all.
+        history.append(_new_event(ticket, EventKind.field_changed, actor=actor, now=now,
+                                  field="priority", old=priority_label(priority_for(
+                                      impact, urgency, current_matrix(session))),
+                                  new=priority_label(prio), body=reason))
+    insert_now(session, *history)
+    set_committed_value(ticket, "events", history)
+    # Receivers add their rows (SLA clocks) for the ticket, which now has its id.
     events.ticket_created.send(ticket, session=session, actor=actor, now=now)
-    session.flush()
+    session.flush()  # whatever receivers added through the session
     return ticket
 
 
-def _id(row) -> int | None:
-    return None if row is None else row.id
+def _new_event(ticket: Ticket, kind: EventKind, *, actor: User | None, now: datetime,
+               **columns: Any) -> TicketEvent:
+    """A history row for ``insert_now`` (``record_event`` without the session)."""
+    event = TicketEvent(ticket_id=ticket.id, actor_id=actor.id if actor is not None else None,
+                        **_event_columns(kind, now, columns.get("field"), columns.get("old"),
+                                         columns.get("new"), columns.get("body"),
+                                         columns.get("is_public", False)))
+    set_committed_value(event, "ticket", ticket)
+    set_committed_value(event, "actor", actor)
+    return event
 
 
 def _check_assignee(group: Group | None, assignee: User | None) -> None:
