@@ -446,9 +446,28 @@ def backlog(session: Session, now: datetime) -> list[tuple[str, int]]:
     return [(name, rows.get(name, 0)) for name, _, _ in AGE_BUCKETS]
 
 
-def created_vs_resolved(session: Session, period: Period, unit: str
+def _ticket_counts(session: Session, period: Period, metrics, *, by_day: bool = False
+                   ) -> dict:
+    """{metric: n} (or {(metric, day): n}) from the rollup's ticket-flow rows."""
+    rows = rollups.counts(session, metrics, ("total",), period.first_day, period.end.date(),
+                          by_day=by_day)
+    out: dict = defaultdict(int)
+    for metric, _dim, _key, *rest in rows:
+        out[(metric, _as_date(rest[0])) if by_day else metric] += int(rest[-1] or 0)
+    return out
+
+
+def created_vs_resolved(session: Session, period: Period, unit: str, *, rollup: bool = True
                         ) -> list[tuple[str, int, int]]:
     """[(bucket, created, resolved)] for every bucket of the period."""
+    if _from_rollup(period, None, rollup):
+        found: dict = defaultdict(int)
+        for (metric, day), n in _ticket_counts(session, period, ("ticket.created",
+                                                                 "ticket.resolved"),
+                                               by_day=True).items():
+            found[(metric, _bucket_of(day, unit))] += n
+        return [(b, found[("ticket.created", b)], found[("ticket.resolved", b)])
+                for b in period.buckets(unit)]
     def counts(col):
         b = bucket_start(col, unit)
         return dict(session.execute(sa.select(b, sa.func.count()).where(period.contains(col))
@@ -530,8 +549,13 @@ class Resolution:
         return _rate(self.fcr_kb, self.fcr)
 
 
-def resolution_figures(session: Session, period: Period) -> Resolution:
+def resolution_figures(session: Session, period: Period, *, rollup: bool = True
+                       ) -> Resolution:
     """Reopen and first-contact-resolution counts over tickets resolved in the period."""
+    if _from_rollup(period, None, rollup):
+        names = ("ticket.resolved", "ticket.reopened", "ticket.fcr", "ticket.fcr_kb")
+        found = _ticket_counts(session, period, names)
+        return Resolution(*(found[m] for m in names))
     fcr = Ticket.is_first_contact_resolution.is_(True)
     row = session.execute(sa.select(
         sa.func.count(),
@@ -556,8 +580,13 @@ def _was_at_tier(tier: int) -> sa.ColumnElement[bool]:
     return sa.or_(Ticket.tier == tier, touched)
 
 
-def escalation_rates(session: Session, period: Period) -> list[dict]:
+def escalation_rates(session: Session, period: Period, *, rollup: bool = True) -> list[dict]:
     """[{tier, at_tier, escalated, rate}] for tiers 1 and 2 (tickets logged in the period)."""
+    if _from_rollup(period, None, rollup):
+        found = _ticket_counts(session, period, ("tier1.at", "tier1.up", "tier2.at",
+                                                 "tier2.up"))
+        return [{"tier": t, "at_tier": found[f"tier{t}.at"], "escalated": found[f"tier{t}.up"],
+                 "rate": _rate(found[f"tier{t}.up"], found[f"tier{t}.at"])} for t in (1, 2)]
     cols = []
     for tier in (1, 2):
         cols += [sa.func.count().filter(_was_at_tier(tier)),
@@ -567,7 +596,9 @@ def escalation_rates(session: Session, period: Period) -> list[dict]:
              "rate": _rate(row[2 * i + 1], row[2 * i])} for i, tier in enumerate((1, 2))]
 
 
-def created_count(session: Session, period: Period) -> int:
+def created_count(session: Session, period: Period, *, rollup: bool = True) -> int:
+    if _from_rollup(period, None, rollup):
+        return _ticket_counts(session, period, ("ticket.created",))["ticket.created"]
     return session.scalar(sa.select(sa.func.count(Ticket.id))
                           .where(period.contains(Ticket.created_at))) or 0
 

@@ -135,6 +135,92 @@ def _durations_add(c: str, dialect: str) -> list[str]:
     return [insert, _hist(1, f"{c}.id")]
 
 
+# --- ticket flow: created, resolved, reopen, FCR, escalation per tier -----------------------
+
+TICKET_METRICS = ("ticket.created", "ticket.resolved", "ticket.reopened", "ticket.fcr",
+                  "ticket.fcr_kb", "tier1.at", "tier1.up", "tier2.at", "tier2.up")
+_REOPEN = "e.kind = 'status_changed' AND e.old_value = 'resolved' AND e.new_value = 'in_progress'"
+
+
+def _flags(t: str, *, not_event: str | None = None, not_use: str | None = None,
+           use_before: str | None = None) -> dict[str, str]:
+    """The ticket's facts that live in other tables (queries._reopened, _kb_assisted,
+    _was_at_tier, _tier_move), optionally as they were before event/use ``not_*``."""
+    ev = f" AND e.id <> {not_event}" if not_event else ""
+
+    def event(cond: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = {t}.id "
+                f"AND {cond}{ev})")
+
+    kb = (f"EXISTS (SELECT 1 FROM article_uses u WHERE u.ticket_id = {t}.id AND u.is_resolution"
+          + (f" AND u.id <> {not_use}" if not_use else "") + ")")
+    if use_before:
+        kb = f"({kb} OR ({use_before}))"
+    return {
+        "reopened": event(_REOPEN), "kb": kb,
+        "at1": f"({t}.tier = 1 OR {event(chr(40) + _tier_touch('1') + chr(41))})",
+        "up1": event("e.field = 'tier' AND e.old_value = '1' AND e.new_value IN ('2', '3')"),
+        "at2": f"({t}.tier = 2 OR {event(chr(40) + _tier_touch('2') + chr(41))})",
+        "up2": event("e.field = 'tier' AND e.old_value = '2' AND e.new_value IN ('3')"),
+    }
+
+
+def _tier_touch(tier: str) -> str:
+    return f"e.field = 'tier' AND (e.old_value = '{tier}' OR e.new_value = '{tier}')"
+
+
+def _ticket_bump(t: str, sign: int, dialect: str, *, source: str = "", **flag_kw) -> str:
+    """INSERT ... ON CONFLICT adding ``sign`` for what ticket row ``t`` contributes (``source``:
+    a FROM clause when ``t`` is a table alias)."""
+    f = _flags(t, **flag_kw)
+    resolved = f"{t}.resolved_at IS NOT NULL"
+    fcr = f"{resolved} AND {t}.is_first_contact_resolution"
+    created, res_day = _day(f"{t}.created_at", dialect), _day(f"{t}.resolved_at", dialect)
+    parts = [("ticket.created", created, "1 = 1"), ("ticket.resolved", res_day, resolved),
+             ("ticket.reopened", res_day, f"{resolved} AND {f['reopened']}"),
+             ("ticket.fcr", res_day, fcr), ("ticket.fcr_kb", res_day, f"{fcr} AND {f['kb']}"),
+             ("tier1.at", created, f["at1"]), ("tier1.up", created, f["up1"]),
+             ("tier2.at", created, f["at2"]), ("tier2.up", created, f["up2"])]
+    rows = " UNION ALL ".join(
+        f"SELECT '{metric}' AS metric, {day} AS day, CASE WHEN {cond} THEN {sign} ELSE 0 END "
+        f"AS n{source}" for metric, day, cond in parts)
+    return ("INSERT INTO report_counts (metric, dim, day, key, n) "
+            f"SELECT metric, 'total', day, '', sum(n) FROM ({rows}) x WHERE n <> 0 "
+            "GROUP BY metric, day "
+            "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
+
+
+_TICKET_FLOW_FIELDS = ("created_at", "resolved_at", "is_first_contact_resolution", "tier")
+_EVENT_WHEN = (f"({_REOPEN.replace('e.', 'NEW.')}) OR NEW.field = 'tier'")
+
+
+def _ticket_triggers(dialect: str) -> dict:
+    of_event = " FROM tickets t WHERE t.id = NEW.ticket_id"
+    of_old_use = " FROM tickets t WHERE t.id = OLD.ticket_id"
+    return {
+        "trg_report_ticket_ins": ("tickets", "INSERT", None, [_ticket_bump("NEW", 1, dialect)]),
+        "trg_report_ticket_upd": ("tickets", "UPDATE",
+                                  _changed_sql(_TICKET_FLOW_FIELDS, dialect),
+                                  [_ticket_bump("OLD", -1, dialect),
+                                   _ticket_bump("NEW", 1, dialect)]),
+        "trg_report_event_ins": ("ticket_events", "INSERT", _EVENT_WHEN, [
+            _ticket_bump("t", -1, dialect, source=of_event, not_event="NEW.id"),
+            _ticket_bump("t", 1, dialect, source=of_event)]),
+        "trg_report_use_ins": ("article_uses", "INSERT", "NEW.is_resolution", [
+            _ticket_bump("t", -1, dialect, source=of_event, not_use="NEW.id"),
+            _ticket_bump("t", 1, dialect, source=of_event)]),
+        # A use never moves to another ticket; is_resolution may turn on.
+        "trg_report_use_upd": ("article_uses", "UPDATE",
+                               _changed_sql(("is_resolution",), dialect), [
+            _ticket_bump("t", -1, dialect, source=of_event, not_use="NEW.id",
+                         use_before="OLD.is_resolution"),
+            _ticket_bump("t", 1, dialect, source=of_event)]),
+        "trg_report_use_del": ("article_uses", "DELETE", "OLD.is_resolution", [
+            _ticket_bump("t", -1, dialect, source=of_old_use, use_before="OLD.is_resolution"),
+            _ticket_bump("t", 1, dialect, source=of_old_use)]),
+    }
+
+
 _CLOCK_FIELDS = ("kind", "state", "stopped_at", "breached_at", "is_cancelled",
                  "engagement_id", "ticket_id")
 _TICKET_FIELDS = tuple(col for _, col in DIM_COLUMNS)
@@ -150,6 +236,7 @@ def _changed_sql(fields, dialect: str) -> str:
 def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
     """{trigger name: (table, event, WHEN condition, statements)}."""
     return {
+        **_ticket_triggers(dialect),
         "trg_report_clock_ins": ("sla_clocks", "INSERT", None,
                                  [_bump("NEW", 1, dialect)]),
         "trg_report_clock_upd": ("sla_clocks", "UPDATE", _changed_sql(_CLOCK_FIELDS, dialect),
@@ -224,6 +311,7 @@ def rebuild(connection) -> int:
         "AND (c.breached_at IS NOT NULL OR (c.state = 'stopped' AND c.stopped_at IS NOT NULL "
         "AND NOT c.is_cancelled)) AND (o.breach = 0 OR c.breached_at IS NOT NULL)"
         ") x GROUP BY metric, dim, day, dkey")
+    connection.exec_driver_sql(_ticket_bump("t", 1, dialect, source=" FROM tickets t"))
     connection.execute(report_durations.delete())
     connection.exec_driver_sql(
         "INSERT INTO report_durations (clock_id, measure, kind, day, bucket, value) "

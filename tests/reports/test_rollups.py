@@ -23,7 +23,12 @@ def assert_rollup_matches_raw(db, now, first=date(2026, 2, 16), days=35):
             _table(q.compliance_table(db, p, now, rollup=False)), p
         assert q.compliance_totals(db, p, now) == q.compliance_totals(db, p, now, rollup=False)
         _durations_match(db, [p])
+        assert q.resolution_figures(db, p) == q.resolution_figures(db, p, rollup=False)
+        assert q.escalation_rates(db, p) == q.escalation_rates(db, p, rollup=False)
+        assert q.created_count(db, p) == q.created_count(db, p, rollup=False)
         for unit in ("day", "week", "month"):
+            assert q.created_vs_resolved(db, p, unit) == \
+                q.created_vs_resolved(db, p, unit, rollup=False)
             assert q.compliance_trend(db, p, now, unit) == \
                 q.compliance_trend(db, p, now, unit, rollup=False)
 
@@ -41,6 +46,7 @@ def test_rollup_equals_raw_rows_under_random_operations(db, make, clock):
 
     from servicedesk.errors import DomainError
     from servicedesk.escalation.services import escalate_to_group
+    from servicedesk.knowledge.services import resolve_with_article
     from servicedesk.sla.sweep import sweep
     from servicedesk.tickets import services as tickets
     from servicedesk.tickets.models import Channel
@@ -85,7 +91,13 @@ def test_rollup_equals_raw_rows_under_random_operations(db, make, clock):
         tickets.assign(db, t, actor=expert, now=now, group_id=experts.id,
                        assignee_id=expert.id)
 
-    ops = [op_create] * 4 + [op_status] * 5 + [op_reply] * 2 + [op_priority, op_recategorise,
+    articles = [make.article(publish=True) for _ in range(2)]
+
+    def op_resolve_with_article(t):
+        actor = expert if t.group_id == experts.id else agent
+        resolve_with_article(db, t, rng.choice(articles), actor=actor, now=now)
+
+    ops = [op_resolve_with_article] * 2 + [op_create] * 4 + [op_status] * 5 + [op_reply] * 2 + [op_priority, op_recategorise,
                                                                  op_escalate]
     for step in range(260):
         now += timedelta(minutes=rng.choice((7, 20, 45, 90, 240)))
@@ -106,6 +118,10 @@ def test_rollup_equals_raw_rows_under_random_operations(db, make, clock):
     judged = q.compliance_totals(db, q.Period.from_dates(date(2026, 2, 15), date(2026, 3, 6)),
                                  now)
     assert judged["resolution"].judged > 20 and judged["resolution"].breached > 0
+    flow = q.resolution_figures(db, q.Period.from_dates(date(2026, 2, 15), date(2026, 3, 6)))
+    assert flow.reopened > 0 and flow.fcr_kb > 0
+    assert q.escalation_rates(db, q.Period.from_dates(date(2026, 2, 15),
+                                                      date(2026, 3, 6)))[0]["escalated"] > 0
 
 
 def _durations_match(db, periods):
