@@ -41,6 +41,14 @@ def _database_url(folder: Path) -> str:
     return url
 
 
+def _pre_ping(url: str) -> bool:
+    """Test each pooled connection before use: one more round trip per request, which finds
+    connections a database server restart broke. SQLite has no server to lose, so never there;
+    DATABASE_POOL_PRE_PING=0 turns it off for PostgreSQL too (after a restart, each worker's
+    first request then fails once and SQLAlchemy drops the pool)."""
+    return not url.startswith("sqlite") and _env("DATABASE_POOL_PRE_PING", "1") == "1"
+
+
 class Config:
     """Production-safe defaults; every value can be overridden from the environment."""
 
@@ -48,9 +56,7 @@ class Config:
     TEMPLATE_DIR = str(PROJECT_ROOT / "templates")
     STATIC_DIR = str(PROJECT_ROOT / "static")
     SQLALCHEMY_DATABASE_URI = _database_url(INSTANCE_PATH)
-    #: pre_ping costs a round trip per request; SQLite has no server to lose (see _engine_options).
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {
-        "pool_pre_ping": _env("DATABASE_POOL_PRE_PING", "1") == "1"}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": _pre_ping(SQLALCHEMY_DATABASE_URI)}
     KB_INDEX_DIR = _env("KB_INDEX_DIR", str(INSTANCE_PATH / "kb_index"))
     #: Apply index changes in the request that made them (single-process demo/dev only);
     #: otherwise the scheduler's kb_index job is the one index writer.
