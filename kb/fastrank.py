@@ -44,8 +44,8 @@ DIRECT_LIMIT = 400
 FIRST_DEPTH = 128
 #: Beyond this depth, every match is scored instead.
 MAX_DEPTH = 8192
-#: Posting data kept in memory per process (postings; about 20 bytes each).
-CACHE_POSTINGS = 3_000_000
+#: Bytes of decoded posting data kept in memory per process (least recently used go first).
+CACHE_BYTES = 128 * 2**20
 
 
 def rounded_average(searcher, fieldname: str) -> float:
@@ -111,21 +111,23 @@ class _Sparse(dict):
 class TermData:
     """One term in one segment: tf parts by document, impact order, bit set."""
 
-    __slots__ = ("scores", "order", "impacts", "bits", "size")
+    __slots__ = ("scores", "order", "impacts", "bits", "size", "nbytes")
 
     def __init__(self, scores, order, impacts, bits, size):
         self.scores, self.order, self.impacts, self.bits = scores, order, impacts, bits
         self.size = size
+        scores_bytes = 8 * len(scores) if isinstance(scores, array) else 100 * len(scores)
+        self.nbytes = 200 + scores_bytes + 12 * size + bits.bit_length() // 8
 
 
 _EMPTY = TermData(_Sparse(), array("i"), array("d"), 0, 0)
 _cache: OrderedDict[tuple, object] = OrderedDict()
-_cache_postings = 0
+_cache_bytes = 0
 _cache_lock = threading.Lock()
 
 
 def _cached(key, size_of, build):
-    global _cache_postings
+    global _cache_bytes
     with _cache_lock:
         value = _cache.get(key)
         if value is not None:
@@ -135,18 +137,18 @@ def _cached(key, size_of, build):
     with _cache_lock:
         if key not in _cache:
             _cache[key] = value
-            _cache_postings += size_of(value)
-            while _cache_postings > CACHE_POSTINGS and len(_cache) > 1:
+            _cache_bytes += size_of(value)
+            while _cache_bytes > CACHE_BYTES and len(_cache) > 1:
                 _, old = _cache.popitem(last=False)
-                _cache_postings -= size_of(old)
+                _cache_bytes -= size_of(old)
     return value
 
 
 def clear_cache() -> None:
-    global _cache_postings
+    global _cache_bytes
     with _cache_lock:
         _cache.clear()
-        _cache_postings = 0
+        _cache_bytes = 0
 
 
 def segment_key(reader) -> tuple | None:
@@ -166,7 +168,7 @@ def _norms(reader, seg_key, fieldname: str, avglen: float):
         lengths = _length_bytes(reader, fieldname, count)
         return array("d", (table[b] for b in lengths))
 
-    return _cached(("norms", seg_key, fieldname, avglen), len, build)
+    return _cached(("norms", seg_key, fieldname, avglen), lambda a: 8 * len(a), build)
 
 
 def _length_bytes(reader, fieldname, count):
@@ -235,7 +237,7 @@ def article_ids(reader, seg_key) -> array:
         column = reader.column_reader("id")
         return array("q", (int(v) if v else 0 for v in column))
 
-    return _cached(("ids", seg_key), len, build)
+    return _cached(("ids", seg_key), lambda a: 8 * len(a), build)
 
 
 def term_data(reader, seg_key, fieldname: str, text: str, avglen: float) -> TermData:
@@ -247,7 +249,7 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float) -> Term
         k = K1 + 1
         parts = [w * k / (w + norms[d]) for d, w in zip(ids, weights)]
         count = reader.doc_count_all()
-        if len(ids) * 16 >= count:
+        if len(ids) * 12 >= count:  # a dense array is smaller than a dict
             scores = array("d", bytes(8 * count))
             for d, s in zip(ids, parts):
                 scores[d] = s
@@ -258,7 +260,7 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float) -> Term
         impacts = array("d", [s for s, _ in ranked])
         return TermData(scores, order, impacts, bits_of(ids), len(ids))
 
-    return _cached(("term", seg_key, fieldname, text, avglen), lambda t: t.size + 1, build)
+    return _cached(("term", seg_key, fieldname, text, avglen), lambda t: t.nbytes, build)
 
 
 # -- ranking ---------------------------------------------------------------------------------------

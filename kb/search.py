@@ -25,16 +25,23 @@ Usefulness never beats clearly better text relevance: the factor lies in
 votes. Usefulness re-orders articles of comparable relevance. Equal final scores go to the
 lower article id.
 
-The factor is applied inside Whoosh's scorer (every term score of a document is multiplied by
-the document's factor, which multiplies the sum), with block upper bounds scaled by MAX_BOOST
-(so Whoosh's block skipping would stay exact; it is off, see USE_BLOCK_QUALITY): one pass that
-scores and counts, the top N exact, no re-ranking of an arbitrary candidate list. ``suggest`` may multiply articles of the ticket's own services by
-``PREFERRED_BOOST`` as well.
+BM25F's average field length is the field's average rounded to a whole number of terms (so
+that a few writes do not change the score of every document and cached postings stay valid;
+it differs from the exact average by at most half a term).
+
+How it is computed: queries made of plain terms (words, their synonyms, AND/OR; what the
+search box and ``suggest`` produce) are ranked by ``kb.fastrank``: exact top N from cached,
+impact-ordered postings, matches counted with bit sets, typically a few hundred documents
+scored instead of every match. Other queries (phrases, NOT, ``tags:`` and other keyword
+fields) go through Whoosh's matchers, where the factor is applied inside the scorer (every
+term score of a document is multiplied by the document's factor, which multiplies the sum).
+Both give the same hits, order and scores (``tests/kb/test_fastrank.py``); the totals of
+``kb.fastrank`` are exact, Whoosh's collector may undercount large result sets slightly.
+``suggest`` may multiply articles of the ticket's own services by ``PREFERRED_BOOST`` as well.
 
 Per-candidate costs are kept small: each segment's usage columns are memoised across queries
-(segments never change), and a broad restriction (status/audience keeping at least
-``BROAD_FILTER_SHARE`` of the index) is a set of allowed documents cached per searcher and
-checked by the collector, instead of an intersection walked for every candidate.
+(segments never change), and restrictions (status/audience/service/language) are sets of
+allowed documents cached per segment state, not a query intersected with every search.
 
 Queries
 =======
