@@ -26,7 +26,7 @@ def upgrade():
     sa.Column('dim', sa.String(length=12), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('key', sa.String(length=40), nullable=False),
-    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('metric', 'dim', 'day', 'key', name=op.f('pk_report_counts'))
     )
     op.create_table('report_durations',

@@ -46,7 +46,7 @@ report_counts = sa.Table(
     sa.Column("dim", sa.String(12), primary_key=True),
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("key", sa.String(40), primary_key=True),  # '' = the total, or a NULL value
-    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),  # people.elapsed_us sums microseconds
 )
 
 #: One row per measured duration (MTTA/MTTR, business and wall) of a stopped ticket clock,

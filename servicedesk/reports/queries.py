@@ -643,9 +643,22 @@ def vendor_figures(session: Session, period: Period, now: datetime) -> dict:
 
 # --- people --------------------------------------------------------------------------------
 
-def people(session: Session, period: Period, csat_by_user: dict[int, tuple[int, float]]
-           | None = None) -> dict:
-    """Per-assignee figures over tickets resolved in the period, ranked, plus the team row."""
+def _people_rows(session: Session, period: Period, rollup: bool) -> dict[int, tuple]:
+    """{assignee: (handled, fcr, mean business seconds, resolution clocks, met)}.
+
+    From the rollup the mean is the exact sum of microseconds / clocks (the raw AVG sums
+    doubles, so the two may differ in the last bits of a fraction of a second)."""
+    if _from_rollup(period, None, rollup):
+        found: dict = defaultdict(lambda: defaultdict(int))
+        for metric, _dim, key, n in rollups.counts(session, rollups.PEOPLE_METRICS,
+                                                   ("assignee",), period.first_day,
+                                                   period.end.date()):
+            found[int(key)][metric] += int(n or 0)
+        return {uid: (f["people.handled"], f["people.fcr"],
+                      f["people.elapsed_us"] / 1e6 / f["people.clocks"]
+                      if f["people.clocks"] else None,
+                      f["people.clocks"], f["people.met"])
+                for uid, f in found.items() if f["people.handled"]}
     C = SLAClock
     clock_on = sa.and_(C.ticket_id == Ticket.id, C.kind == ClockKind.resolution,
                        C.engagement_id.is_(None))
@@ -654,9 +667,15 @@ def people(session: Session, period: Period, csat_by_user: dict[int, tuple[int, 
             sa.func.count().filter(Ticket.is_first_contact_resolution.is_(True)),
             sa.func.avg(C.elapsed_before), sa.func.count(C.id), sa.func.count().filter(met))
     where = [period.contains(Ticket.resolved_at), Ticket.assignee_id.is_not(None)]
-    per_user = dict((row[0], row[1:]) for row in session.execute(
+    return dict((row[0], tuple(row[1:])) for row in session.execute(
         sa.select(Ticket.assignee_id, *cols).outerjoin(C, clock_on).where(*where)
         .group_by(Ticket.assignee_id)).all())
+
+
+def people(session: Session, period: Period, csat_by_user: dict[int, tuple[int, float]]
+           | None = None, *, rollup: bool = True) -> dict:
+    """Per-assignee figures over tickets resolved in the period, ranked, plus the team row."""
+    per_user = _people_rows(session, period, rollup)
     users = session.execute(sa.select(User.id, User.name, User.role).where(
         User.id.in_(list(per_user)), User.role.in_(STAFF_ROLES))).all() if per_user else []
     csat_by_user = csat_by_user or {}

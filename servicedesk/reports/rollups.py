@@ -221,6 +221,81 @@ def _ticket_triggers(dialect: str) -> dict:
     }
 
 
+# --- people: per assignee over tickets resolved on the day ----------------------------------
+
+PEOPLE_METRICS = ("people.handled", "people.fcr", "people.clocks", "people.met",
+                  "people.elapsed_us")
+
+
+def _resolution_clocks(tid: str, *, without: str | None = None, plus: str | None = None) -> str:
+    """The ticket's resolution clocks (cid, el, br) as queries.people outer-joins them; with
+    ``without``/``plus`` as they were before a clock trigger's change."""
+    sql = (f"SELECT c.id AS cid, c.elapsed_before AS el, c.breached_at AS br FROM sla_clocks c "
+           f"WHERE c.ticket_id = {tid} AND c.kind = 'resolution' AND c.engagement_id IS NULL")
+    if without:
+        sql += f" AND c.id <> {without}"
+    if plus:
+        sql += (f" UNION ALL SELECT {plus}.id, {plus}.elapsed_before, {plus}.breached_at "
+                f"WHERE {plus}.ticket_id = {tid} AND {plus}.kind = 'resolution' "
+                f"AND {plus}.engagement_id IS NULL")
+    return sql
+
+
+def _people_bump(t: str, sign: int, dialect: str, *, tid: str, source: str | None = None,
+                 **clock_kw) -> str:
+    """What ticket ``t`` contributes to the people figures: one row per resolution clock
+    (or one without a clock), under its assignee on its resolution day."""
+    base = f"FROM {source or '(SELECT 1 AS one) o'} LEFT JOIN ({_resolution_clocks(tid, **clock_kw)}) x ON 1 = 1 "
+    where = (f"WHERE {t}.resolved_at IS NOT NULL AND {t}.assignee_id IS NOT NULL"
+             + (f" AND {t}.id = {tid}" if source else ""))
+    day = _day(f"{t}.resolved_at", dialect)
+    values = [("people.handled", f"{sign}"),
+              ("people.fcr", f"CASE WHEN {t}.is_first_contact_resolution THEN {sign} ELSE 0 END"),
+              ("people.clocks", f"CASE WHEN x.cid IS NOT NULL THEN {sign} ELSE 0 END"),
+              ("people.met", f"CASE WHEN x.cid IS NOT NULL AND x.br IS NULL THEN {sign} "
+                             "ELSE 0 END"),
+              ("people.elapsed_us", f"CASE WHEN x.cid IS NOT NULL THEN {sign} * "
+                                    "CAST(ROUND(x.el * 1000000) AS BIGINT) ELSE 0 END")]
+    rows = " UNION ALL ".join(
+        f"SELECT '{metric}' AS metric, {day} AS day, "
+        f"CAST({t}.assignee_id AS VARCHAR(40)) AS dkey, {value} AS n {base}{where}"
+        for metric, value in values)
+    return ("INSERT INTO report_counts (metric, dim, day, key, n) "
+            f"SELECT metric, 'assignee', day, dkey, sum(n) FROM ({rows}) y WHERE n <> 0 "
+            "GROUP BY metric, day, dkey "
+            "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
+
+
+_PEOPLE_TICKET_FIELDS = ("assignee_id", "resolved_at", "is_first_contact_resolution")
+_PEOPLE_CLOCK_FIELDS = ("kind", "elapsed_before", "breached_at", "engagement_id", "ticket_id")
+
+
+def _people_triggers(dialect: str) -> dict:
+    ticket_of_new, ticket_of_old = "tickets t", "tickets t"
+    return {
+        "trg_report_people_ticket_ins": ("tickets", "INSERT", None,
+                                         [_people_bump("NEW", 1, dialect, tid="NEW.id")]),
+        "trg_report_people_ticket_upd": (
+            "tickets", "UPDATE", _changed_sql(_PEOPLE_TICKET_FIELDS, dialect),
+            [_people_bump("OLD", -1, dialect, tid="NEW.id"),
+             _people_bump("NEW", 1, dialect, tid="NEW.id")]),
+        "trg_report_people_clock_ins": ("sla_clocks", "INSERT", None, [
+            _people_bump("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
+                         without="NEW.id"),
+            _people_bump("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new)]),
+        # A clock never moves to another ticket.
+        "trg_report_people_clock_upd": (
+            "sla_clocks", "UPDATE", _changed_sql(_PEOPLE_CLOCK_FIELDS, dialect), [
+                _people_bump("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
+                             without="NEW.id", plus="OLD"),
+                _people_bump("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new)]),
+        "trg_report_people_clock_del": ("sla_clocks", "DELETE", None, [
+            _people_bump("t", -1, dialect, tid="OLD.ticket_id", source=ticket_of_old,
+                         plus="OLD"),
+            _people_bump("t", 1, dialect, tid="OLD.ticket_id", source=ticket_of_old)]),
+    }
+
+
 _CLOCK_FIELDS = ("kind", "state", "stopped_at", "breached_at", "is_cancelled",
                  "engagement_id", "ticket_id")
 _TICKET_FIELDS = tuple(col for _, col in DIM_COLUMNS)
@@ -237,6 +312,7 @@ def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
     """{trigger name: (table, event, WHEN condition, statements)}."""
     return {
         **_ticket_triggers(dialect),
+        **_people_triggers(dialect),
         "trg_report_clock_ins": ("sla_clocks", "INSERT", None,
                                  [_bump("NEW", 1, dialect)]),
         "trg_report_clock_upd": ("sla_clocks", "UPDATE", _changed_sql(_CLOCK_FIELDS, dialect),
@@ -312,6 +388,24 @@ def rebuild(connection) -> int:
         "AND NOT c.is_cancelled)) AND (o.breach = 0 OR c.breached_at IS NOT NULL)"
         ") x GROUP BY metric, dim, day, dkey")
     connection.exec_driver_sql(_ticket_bump("t", 1, dialect, source=" FROM tickets t"))
+    connection.exec_driver_sql(
+        "INSERT INTO report_counts (metric, dim, day, key, n) "
+        "SELECT metric, 'assignee', day, dkey, sum(n) FROM (" + " UNION ALL ".join(
+            f"SELECT '{metric}' AS metric, {_day('t.resolved_at', dialect)} AS day, "
+            f"CAST(t.assignee_id AS VARCHAR(40)) AS dkey, {value} AS n FROM tickets t "
+            "LEFT JOIN sla_clocks x ON x.ticket_id = t.id AND x.kind = 'resolution' "
+            "AND x.engagement_id IS NULL "
+            "WHERE t.resolved_at IS NOT NULL AND t.assignee_id IS NOT NULL"
+            for metric, value in (
+                ("people.handled", "1"),
+                ("people.fcr", "CASE WHEN t.is_first_contact_resolution THEN 1 ELSE 0 END"),
+                ("people.clocks", "CASE WHEN x.id IS NOT NULL THEN 1 ELSE 0 END"),
+                ("people.met", "CASE WHEN x.id IS NOT NULL AND x.breached_at IS NULL THEN 1 "
+                               "ELSE 0 END"),
+                ("people.elapsed_us", "CASE WHEN x.id IS NOT NULL THEN "
+                                      "CAST(ROUND(x.elapsed_before * 1000000) AS BIGINT) "
+                                      "ELSE 0 END")))
+        + ") y WHERE n <> 0 GROUP BY metric, day, dkey")
     connection.execute(report_durations.delete())
     connection.exec_driver_sql(
         "INSERT INTO report_durations (clock_id, measure, kind, day, bucket, value) "
