@@ -9,8 +9,9 @@ from typing import Generic, Sequence, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from servicedesk.accounts.models import User
+from servicedesk.accounts.models import Group, User
 from servicedesk.accounts.permissions import visible_tickets_clause
+from servicedesk.catalog.models import Service
 from servicedesk.errors import ValidationError
 from servicedesk.sla.queries import (
     SLA_FILTERS, ResolutionClock, due_order, join_states, resolution_clock_join, sla_state,
@@ -207,11 +208,20 @@ def duplicates_of(session: Session, ticket: Ticket) -> list[Ticket]:
                                 .order_by(Ticket.id)))
 
 
+#: The queue's filter lists, built once: (id, name) rows, no ORM objects (the busiest page).
+_GROUP_CHOICES = sa.select(Group.id, Group.name).order_by(Group.tier, Group.name)
+_SERVICE_CHOICES = (sa.select(Service.id, Service.name).where(Service.is_active)
+                    .order_by(Service.name))
+
+
+def filter_choices(session: Session) -> tuple[list[sa.Row], list[sa.Row]]:
+    """The queue's filter lists: groups by tier then name, active services by name."""
+    return session.execute(_GROUP_CHOICES).all(), session.execute(_SERVICE_CHOICES).all()
+
+
 def assignable_groups(session: Session) -> list:
     """Every assignment group, by tier then name, members loaded."""
     from sqlalchemy.orm import selectinload
-
-    from servicedesk.accounts.models import Group
 
     return list(session.scalars(sa.select(Group).options(selectinload(Group.members))
                                 .order_by(Group.tier, Group.name)))

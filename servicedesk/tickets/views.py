@@ -50,8 +50,7 @@ def queue():
     # Empty values ("Any" in a select) mean "no filter", not a bad value.
     form = QueueFilterForm(formdata=MultiDict(
         [(k, v) for k, v in request.args.items(multi=True) if v.strip()]))
-    groups = queries.assignable_groups(db.session)
-    services_ = active_services(db.session)
+    groups, services_ = queries.filter_choices(db.session)
     context = dict(form=form, groups=groups, services=services_, view_labels=VIEW_LABELS,
                    now=utcnow(), page=None, page_url=_page_url)
     if not form.validate():

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_login import current_user
 
 from servicedesk.sla.queries import STATE_COLOURS as SLA_STATE_COLOURS
@@ -19,11 +19,16 @@ STATUS_CLASSES = {
 
 
 def viewer_zone() -> ZoneInfo:
-    name = getattr(current_user, "timezone", None) or current_app.config["DISPLAY_TIMEZONE"]
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    """The signed-in user's zone (else DISPLAY_TIMEZONE), looked up once per request."""
+    zone = g.get("viewer_zone")
+    if zone is None:
+        name = getattr(current_user, "timezone", None) or current_app.config["DISPLAY_TIMEZONE"]
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        g.viewer_zone = zone
+    return zone
 
 
 def format_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
