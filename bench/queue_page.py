@@ -229,7 +229,7 @@ def html_page(app, kind: str, agent_id: int, args: argparse.Namespace) -> list[d
         sess["_user_id"] = str(agent_id)
         sess["_fresh"] = True
     out = []
-    for path in ("/queue", "/queue?view=all", "/queue?view=mine"):
+    for path in ("/queue", "/queue?view=all", "/queue?view=mine", "/queue?view=all&q=belt+7"):
         try:
             response = client.get(path)
         except Exception as exc:  # testing config propagates view errors: report, go on
