@@ -217,7 +217,7 @@ def judged_clocks(period: Period, now: datetime, kinds=TICKET_KINDS,
     ``parts`` keeps some of them (the rollup holds "breached" and "met", never "unswept",
     which depends on now)."""
     C = SLAClock
-    ticket_only = C.engagement_id.is_(None) if kinds == TICKET_KINDS else \
+    ticket_only = C.engagement_id.is_(None) if set(kinds) <= set(TICKET_KINDS) else \
         C.engagement_id.is_not(None)
     cols = (C.id.label("clock_id"), C.ticket_id.label("ticket_id"), C.kind.label("kind"))
     breached = sa.select(*cols, sa.literal(1).label("is_breach"),
@@ -379,13 +379,26 @@ def breach_count(session: Session, period: Period, now: datetime) -> int:
     return sum(c.breached for c in compliance_totals(session, period, now).values())
 
 
+def _latest_breaches(period: Period, now: datetime, n: int) -> sa.Subquery:
+    """The ``n`` latest breaches of each kind and source (recorded, or past due unswept):
+    four index range scans read backwards and cut at ``n``, so a page costs the same for a
+    year as for a day. Their union holds the overall ``n`` latest."""
+    parts = []
+    for kind in TICKET_KINDS:
+        for part in ("breached", "unswept"):
+            j = judged_clocks(period, now, (kind,), parts=(part,))
+            top = sa.select(j).order_by(j.c.decided_at.desc(), j.c.clock_id.desc()).limit(n)
+            parts.append(sa.select(top.subquery()))
+    return sa.union_all(*parts).subquery("latest_breaches")
+
+
 def breaches(session: Session, period: Period, now: datetime, *, limit: int = 50,
              offset: int = 0, total: int | None = None) -> tuple[int, list[Breach]]:
     """(total, one page of breaches, latest first) with business lateness per clock."""
-    j = judged_clocks(period, now)
-    where = j.c.is_breach == 1
     if total is None:
-        total = session.scalar(sa.select(sa.func.count()).select_from(j).where(where)) or 0
+        total = breach_count(session, period, now)
+    j = _latest_breaches(period, now, limit + offset)
+    where = j.c.is_breach == 1
     rows = session.execute(
         sa.select(Ticket, SLAClock, j.c.decided_at, _escalated_by(j.c.decided_at))
         .join(SLAClock, SLAClock.id == j.c.clock_id).join(Ticket, Ticket.id == j.c.ticket_id)
