@@ -75,6 +75,8 @@ def insert_now(session: Session, *objects: object) -> None:
     objects and reads back generated keys. Collections on the other side are not touched (set
     them with ``set_committed_value`` if needed). Mapper events (``before_insert``...) do not
     fire: not for models that rely on them (e.g. tables watched by the reference cache).
+    After a rollback the objects stay in the session as expired rows that no longer exist
+    (flushed objects would be expunged): callers roll back whole requests, as usual.
     """
     if not objects:
         return
