@@ -158,8 +158,9 @@ def iter_terms(
     for the spelling vocabulary, which only corrects alphabetic words).
     """
     stops = () if keep_stops else STOP_WORDS_ALL
+    stems = _stem_cache
     for match in _TOKEN_RE.finditer(text):
-        run = match.group("cjk")
+        run, raw = match.groups()
         if run is not None:
             if not cjk:
                 continue
@@ -168,11 +169,12 @@ def iter_terms(
                 if word not in stops:
                     yield word, base + start, base + end
             continue
-        raw = match.group("word")
-        if _JOINERS_RE.search(raw) is None:
-            word = _normalise(raw)
+        if not ("-" in raw or "." in raw or "'" in raw or "\u2019" in raw):
+            word = raw.lower() if raw.isascii() else _normalise(raw)
             if word not in stops:
-                yield (stem(word) if stem_words else word), match.start(), match.end()
+                if stem_words:
+                    word = stems.get(word) or stem(word)
+                yield word, match.start(), match.end()
             continue
         # A compound: "wi-fi", "10.0.0.1", "outlook.exe", "can't".
         yield from _compound_terms(raw, match.start(), query, stem_words, stops)

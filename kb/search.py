@@ -670,24 +670,31 @@ def _leaves(searcher):
     return list(searcher.subsearchers)
 
 
-_LEAF_FILTERS: OrderedDict[tuple, tuple[set[int], int]] = OrderedDict()
+_LEAF_FILTERS: OrderedDict[tuple, tuple[int, set[int], int]] = OrderedDict()
 _LEAF_FILTERS_MAX = 128
 
 
 def _leaf_allowed(leaf, seg_key, filters: Filters) -> tuple[set[int], int]:
     """Local docnums of one segment meeting the restrictions (deleted ones left out), as a
-    set and a bit set; cached per segment state and restriction."""
+    set and a bit set; cached per segment and restriction. A segment's documents never
+    change, they can only be deleted: after a write the cached set loses the deleted ones."""
     reader = leaf.reader()
-    key = (seg_key, reader.doc_count(), filters.audience, filters.statuses, filters.services,
-           filters.languages, filters.known_errors_only)
+    key = (seg_key, filters.audience, filters.statuses, filters.services, filters.languages,
+           filters.known_errors_only)
+    live = reader.doc_count()
     found = _LEAF_FILTERS.get(key)
     if found is None:
         required = filters.required()
         docs = set(reader.all_doc_ids() if required is None else leaf.docs_for_query(required))
-        found = _LEAF_FILTERS[key] = (docs, fastrank.bits_of(docs))
-        while len(_LEAF_FILTERS) > _LEAF_FILTERS_MAX:
-            _LEAF_FILTERS.popitem(last=False)
-    return found
+        found = (live, docs, fastrank.bits_of(docs))
+    elif found[0] != live:
+        gone = found[1].intersection(reader.deleted_docs_set)
+        found = (live, found[1] - gone, found[2] & ~fastrank.bits_of(gone))
+    _LEAF_FILTERS[key] = found
+    _LEAF_FILTERS.move_to_end(key)
+    while len(_LEAF_FILTERS) > _LEAF_FILTERS_MAX:
+        _LEAF_FILTERS.popitem(last=False)
+    return found[1], found[2]
 
 
 def _fast_ranked(searcher, q, now, window, preferred, filters):

@@ -165,3 +165,19 @@ def test_bit_sets_round_trip():
     docs = [0, 1, 7, 8, 9, 63, 64, 1000, 4097]
     assert fastrank.docs_of(fastrank.bits_of(docs)) == docs
     assert fastrank.docs_of(0) == [] and fastrank.bits_of([]) == 0
+
+
+@pytest.mark.parametrize("filters", [{}, {"audience": {"public"}}])
+def test_cached_restrictions_follow_deletions(index_path, monkeypatch, filters):
+    index = kb.rebuild_index(index_path, _copies())
+    try:
+        before = index.search("printer", now=NOW, **filters)
+        gone = [h.id for h in before.hits[:2]]
+        index.delete(gone)
+        fast, slow, used = _both(monkeypatch, lambda: index.search("printer", now=NOW,
+                                                                   **filters))
+        assert used and _summary(fast) == _summary(slow)
+        assert fast.total == before.total - 2
+        assert not set(gone) & {h.id for h in fast.hits}
+    finally:
+        index.close()
