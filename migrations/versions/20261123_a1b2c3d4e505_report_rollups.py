@@ -40,6 +40,15 @@ def upgrade():
     )
     op.create_index('ix_report_durations_rank', 'report_durations',
                     ['kind', 'measure', 'bucket', 'value', 'day'], unique=False)
+    op.create_index('ix_sla_clocks_unswept_due', 'sla_clocks', ['kind', 'due_at'], unique=False,
+                    sqlite_where=sa.text("state = 'running' AND breached_at IS NULL"),
+                    postgresql_where=sa.text("state = 'running' AND breached_at IS NULL"))
+    op.create_index('ix_surveys_created_answered', 'surveys', ['created_at', 'answered_at'],
+                    unique=False)
+    op.create_index('ix_surveys_answered_score', 'surveys', ['answered_at', 'score'],
+                    unique=False)
+    op.create_index('ix_unmet_requests_created_category', 'unmet_requests',
+                    ['created_at', 'category'], unique=False)
     bind = op.get_bind()
     rollups.create_triggers(bind)
     rollups.rebuild(bind)
@@ -49,6 +58,10 @@ def downgrade():
     bind = op.get_bind()
     for statement in rollups.drop_statements(bind.dialect.name):
         bind.exec_driver_sql(statement)
+    op.drop_index('ix_unmet_requests_created_category', table_name='unmet_requests')
+    op.drop_index('ix_surveys_answered_score', table_name='surveys')
+    op.drop_index('ix_surveys_created_answered', table_name='surveys')
+    op.drop_index('ix_sla_clocks_unswept_due', table_name='sla_clocks')
     op.drop_index('ix_report_durations_rank', table_name='report_durations')
     op.drop_table('report_durations')
     op.drop_table('report_counts')

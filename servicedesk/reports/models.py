@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servicedesk.db import UTCDateTime
 from servicedesk.extensions import db
+from servicedesk.feedback.models import Survey, UnmetRequest
 from servicedesk.sla.models import SLAClock
 from servicedesk.tickets.models import Ticket
 
@@ -37,6 +38,14 @@ sa.Index("ix_sla_clocks_kind_breached_at", SLAClock.kind, SLAClock.breached_at,
          postgresql_where=SLAClock.breached_at.is_not(None))
 # Resolved-in-period figures (MTTR, FCR, reopen rate, people).
 sa.Index("ix_tickets_resolved_at", Ticket.resolved_at)
+# Past due but not yet swept (judged live, never rolled up): few rows, whatever the history.
+sa.Index("ix_sla_clocks_unswept_due", SLAClock.kind, SLAClock.due_at,
+         sqlite_where=sa.text("state = 'running' AND breached_at IS NULL"),
+         postgresql_where=sa.text("state = 'running' AND breached_at IS NULL"))
+# CSAT and unmet figures read these columns only: index-only range scans.
+sa.Index("ix_surveys_created_answered", Survey.created_at, Survey.answered_at)
+sa.Index("ix_surveys_answered_score", Survey.answered_at, Survey.score)
+sa.Index("ix_unmet_requests_created_category", UnmetRequest.created_at, UnmetRequest.category)
 
 
 #: Daily compliance rollup maintained by triggers (see reports/rollups.py).

@@ -28,7 +28,7 @@ from servicedesk.knowledge.services import must_read_targets_clause
 from servicedesk.reports import rollups
 from servicedesk.reports.sql import bucket_start, percentiles, seconds_between
 from servicedesk.sla.calendar import add_business_time
-from servicedesk.sla.models import ClockKind, ClockState, SLAClock
+from servicedesk.sla.models import Calendar, ClockKind, ClockState, SLAClock
 from servicedesk.sla.services import CalendarCache, elapsed_seconds
 from servicedesk.tickets.models import OPEN_STATUSES, Channel, EventKind, Ticket, TicketEvent
 
@@ -228,9 +228,11 @@ def judged_clocks(period: Period, now: datetime, kinds=TICKET_KINDS,
         C.kind.in_(kinds), ticket_only, period.contains(C.stopped_at),
         C.state == ClockState.stopped, C.breached_at.is_(None), C.is_cancelled.is_(False))
     # Past due but not yet swept: breached at its due time all the same.
+    # The state as a literal, so both databases may use the partial ix_sla_clocks_unswept_due.
     unswept = sa.select(*cols, sa.literal(1).label("is_breach"),
                         C.due_at.label("decided_at")).where(
-        C.state == ClockState.running, C.due_at >= period.start,
+        sa.literal_column("sla_clocks.state") == sa.literal_column("'running'"),
+        C.due_at >= period.start,
         C.due_at < min(period.end, now + timedelta(microseconds=1)),
         C.kind.in_(kinds), ticket_only, C.breached_at.is_(None))
     chosen = [q for name, q in zip(JUDGED_PARTS, (breached, met, unswept)) if name in parts]
@@ -415,8 +417,8 @@ def breaches(session: Session, period: Period, now: datetime, *, limit: int = 50
 def at_risk_clause(session: Session, now: datetime) -> sa.ColumnElement[bool]:
     """Running ticket clocks, not breached, due within one business hour of their calendar."""
     C = SLAClock
-    calendar_ids = session.scalars(sa.select(C.calendar_id).distinct().where(
-        C.state == ClockState.running, C.engagement_id.is_(None))).all()
+    # Every calendar (a handful), not the distinct calendars of running clocks (a full scan).
+    calendar_ids = session.scalars(sa.select(Calendar.id)).all()
     cache = CalendarCache(session)
     horizons = [sa.and_(C.calendar_id == cid,
                         C.due_at <= add_business_time(cache.get(cid), now, AT_RISK_SECONDS))
