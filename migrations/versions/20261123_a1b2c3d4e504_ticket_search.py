@@ -1,4 +1,5 @@
-"""tickets: full-text search (SQLite FTS5 table + triggers, PostgreSQL GIN tsvector index)
+"""tickets: full-text search (SQLite FTS5 table + triggers, PostgreSQL GIN tsvector index);
+queue indexes by assignee/group carry the priority sort keys
 
 Revision ID: a1b2c3d4e504
 Revises: a1b2c3d4e503
@@ -52,9 +53,24 @@ def _run(statements):
         op.execute(statement)
 
 
+#: (old index, new index, columns of the new one)
+QUEUE_INDEXES = (
+    ("ix_tickets_assignee_status", "ix_tickets_assignee_status_priority",
+     ["assignee_id", "status", "priority", "created_at"]),
+    ("ix_tickets_group_status", "ix_tickets_group_status_priority",
+     ["group_id", "status", "priority", "created_at"]),
+)
+
+
 def upgrade():
     _run({"sqlite": SQLITE_UPGRADE, "postgresql": PG_UPGRADE})
+    for old, new, columns in QUEUE_INDEXES:
+        op.create_index(new, "tickets", columns, unique=False)
+        op.drop_index(old, table_name="tickets")
 
 
 def downgrade():
+    for old, new, columns in QUEUE_INDEXES:
+        op.create_index(old, "tickets", columns[:2], unique=False)
+        op.drop_index(new, table_name="tickets")
     _run({"sqlite": SQLITE_DOWNGRADE, "postgresql": PG_DOWNGRADE})

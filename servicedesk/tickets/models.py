@@ -130,8 +130,12 @@ class Ticket(db.Model):
         sa.CheckConstraint("tier IN (1, 2, 3)", name="tier_range"),
         # Queue pages: open tickets by status/priority/age, per assignee, group and requester.
         sa.Index("ix_tickets_status_priority_created", "status", "priority", "created_at"),
-        sa.Index("ix_tickets_assignee_status", "assignee_id", "status"),
-        sa.Index("ix_tickets_group_status", "group_id", "status"),
+        # "mine" and "group" pages: the sort keys in the index, so a page is found without
+        # reading every matching ticket's row.
+        sa.Index("ix_tickets_assignee_status_priority", "assignee_id", "status", "priority",
+                 "created_at"),
+        sa.Index("ix_tickets_group_status_priority", "group_id", "status", "priority",
+                 "created_at"),
         sa.Index("ix_tickets_requester_created", "requester_id", "created_at"),
         sa.Index("ix_tickets_service_status", "service_id", "status"),
         sa.Index("ix_tickets_priority_created", "priority", "created_at"),

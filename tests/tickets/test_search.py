@@ -39,7 +39,9 @@ def test_finds_title_words_description_words_and_word_prefixes(db, make, desk):
     assert found(db, agent, "conveyor") == {belt.id}  # description only
     assert found(db, agent, "Belt 7") == {belt.id}  # every word, any case
     assert found(db, agent, "belt tower") == set()  # words of different tickets
-    assert found(db, agent, "overheat") == {belt.id}  # word prefix
+    assert found(db, agent, "overheat") == {belt.id}  # the last word is a prefix, as typed
+    assert found(db, agent, "motor overh") == {belt.id}
+    assert found(db, agent, "moto overheated") == set()  # earlier words are whole words
     assert found(db, agent, "CAFÉ") == {toner.id}  # accents kept, case folded, on both
     assert found(db, agent, "cafe") == set()
     assert found(db, agent, "06:10") == {radar.id}  # punctuation separates words
