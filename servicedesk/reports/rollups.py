@@ -50,6 +50,13 @@ def _dims(ticket: str) -> str:
     return " UNION ALL ".join(parts)
 
 
+def _decided(c: str) -> str:
+    """A ticket clock whose outcome is recorded (breached, or met: stopped, not cancelled)."""
+    return (f"{c}.engagement_id IS NULL AND {c}.kind IN ('response', 'resolution') AND "
+            f"({c}.breached_at IS NOT NULL OR ({c}.state = 'stopped' AND "
+            f"{c}.stopped_at IS NOT NULL AND NOT {c}.is_cancelled))")
+
+
 def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
           ticket: str | None = None) -> str:
     """INSERT ... ON CONFLICT adding ``sign`` per judged (and breached) clock.
@@ -67,8 +74,7 @@ def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
         dims = f"({_dims(ticket)})"
     source = f"sla_clocks {c}, " if clocks_of else ""
     where_ticket = f"{c}.ticket_id = {clocks_of} AND " if clocks_of else ""
-    decided = (f"({c}.breached_at IS NOT NULL OR ({c}.state = 'stopped' AND "
-               f"{c}.stopped_at IS NOT NULL AND NOT {c}.is_cancelled))")
+    decided = _decided(c)
     day = _day(f"COALESCE({c}.breached_at, {c}.stopped_at)", dialect)
     # Grouped, so one statement never touches a rollup row twice (PostgreSQL refuses that).
     return (
@@ -78,8 +84,7 @@ def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
         f"{day} AS day, d.dkey AS dkey, {sign} AS n "
         f"FROM {source}(SELECT '.judged' AS suffix, 0 AS breach UNION ALL "
         f"SELECT '.breached', 1) o, {dims} d "
-        f"WHERE {where_ticket}{c}.engagement_id IS NULL "
-        f"AND {c}.kind IN ('response', 'resolution') AND {decided} "
+        f"WHERE {where_ticket}{decided} "
         f"AND (o.breach = 0 OR {c}.breached_at IS NOT NULL)) x GROUP BY metric, dim, day, dkey "
         "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
 
@@ -169,10 +174,14 @@ def _tier_touch(tier: str) -> str:
     return f"e.field = 'tier' AND (e.old_value = '{tier}' OR e.new_value = '{tier}')"
 
 
-def _ticket_bump(t: str, sign: int, dialect: str, *, source: str = "", **flag_kw) -> str:
+def _ticket_bump(t: str, sign: int, dialect: str, *, source: str = "", new_row: bool = False,
+                 **flag_kw) -> str:
     """INSERT ... ON CONFLICT adding ``sign`` for what ticket row ``t`` contributes (``source``:
-    a FROM clause when ``t`` is a table alias)."""
+    a FROM clause when ``t`` is a table alias). ``new_row``: a ticket being inserted, which no
+    event or article use can reference yet (foreign keys), so its history flags are false."""
     f = _flags(t, **flag_kw)
+    if new_row:
+        f = {**{k: "1 = 0" for k in f}, "at1": f"{t}.tier = 1", "at2": f"{t}.tier = 2"}
     resolved = f"{t}.resolved_at IS NOT NULL"
     fcr = f"{resolved} AND {t}.is_first_contact_resolution"
     created, res_day = _day(f"{t}.created_at", dialect), _day(f"{t}.resolved_at", dialect)
@@ -198,7 +207,8 @@ def _ticket_triggers(dialect: str) -> dict:
     of_event = " FROM tickets t WHERE t.id = NEW.ticket_id"
     of_old_use = " FROM tickets t WHERE t.id = OLD.ticket_id"
     return {
-        "trg_report_ticket_ins": ("tickets", "INSERT", None, [_ticket_bump("NEW", 1, dialect)]),
+        "trg_report_ticket_ins": ("tickets", "INSERT", None,
+                                  [_ticket_bump("NEW", 1, dialect, new_row=True)]),
         "trg_report_ticket_upd": ("tickets", "UPDATE",
                                   _changed_sql(_TICKET_FLOW_FIELDS, dialect),
                                   [_ticket_bump("OLD", -1, dialect),
@@ -266,6 +276,7 @@ def _people_bump(t: str, sign: int, dialect: str, *, tid: str, source: str | Non
             "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
 
 
+_RESOLUTION_CLOCK = "NEW.kind = 'resolution' AND NEW.engagement_id IS NULL"
 _PEOPLE_TICKET_FIELDS = ("assignee_id", "resolved_at", "is_first_contact_resolution")
 _PEOPLE_CLOCK_FIELDS = ("kind", "elapsed_before", "breached_at", "engagement_id", "ticket_id")
 
@@ -273,23 +284,28 @@ _PEOPLE_CLOCK_FIELDS = ("kind", "elapsed_before", "breached_at", "engagement_id"
 def _people_triggers(dialect: str) -> dict:
     ticket_of_new, ticket_of_old = "tickets t", "tickets t"
     return {
-        "trg_report_people_ticket_ins": ("tickets", "INSERT", None,
+        "trg_report_people_ticket_ins": ("tickets", "INSERT",
+                                         "NEW.resolved_at IS NOT NULL AND "
+                                         "NEW.assignee_id IS NOT NULL",
                                          [_people_bump("NEW", 1, dialect, tid="NEW.id")]),
         "trg_report_people_ticket_upd": (
             "tickets", "UPDATE", _changed_sql(_PEOPLE_TICKET_FIELDS, dialect),
             [_people_bump("OLD", -1, dialect, tid="NEW.id"),
              _people_bump("NEW", 1, dialect, tid="NEW.id")]),
-        "trg_report_people_clock_ins": ("sla_clocks", "INSERT", None, [
+        "trg_report_people_clock_ins": ("sla_clocks", "INSERT", _RESOLUTION_CLOCK, [
             _people_bump("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
                          without="NEW.id"),
             _people_bump("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new)]),
         # A clock never moves to another ticket.
         "trg_report_people_clock_upd": (
-            "sla_clocks", "UPDATE", _changed_sql(_PEOPLE_CLOCK_FIELDS, dialect), [
+            "sla_clocks", "UPDATE",
+            f"({_changed_sql(_PEOPLE_CLOCK_FIELDS, dialect)}) AND (("
+            f"{_RESOLUTION_CLOCK.replace('NEW.', 'OLD.')}) OR ({_RESOLUTION_CLOCK}))", [
                 _people_bump("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
                              without="NEW.id", plus="OLD"),
                 _people_bump("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new)]),
-        "trg_report_people_clock_del": ("sla_clocks", "DELETE", None, [
+        "trg_report_people_clock_del": ("sla_clocks", "DELETE",
+                                        _RESOLUTION_CLOCK.replace("NEW.", "OLD."), [
             _people_bump("t", -1, dialect, tid="OLD.ticket_id", source=ticket_of_old,
                          plus="OLD"),
             _people_bump("t", 1, dialect, tid="OLD.ticket_id", source=ticket_of_old)]),
@@ -313,16 +329,23 @@ def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
     return {
         **_ticket_triggers(dialect),
         **_people_triggers(dialect),
-        "trg_report_clock_ins": ("sla_clocks", "INSERT", None,
+        # Inserted clocks are almost always running: nothing to count, so no work.
+        "trg_report_clock_ins": ("sla_clocks", "INSERT", _decided("NEW"),
                                  [_bump("NEW", 1, dialect)]),
-        "trg_report_clock_upd": ("sla_clocks", "UPDATE", _changed_sql(_CLOCK_FIELDS, dialect),
+        "trg_report_clock_upd": ("sla_clocks", "UPDATE",
+                                 f"({_changed_sql(_CLOCK_FIELDS, dialect)}) AND "
+                                 f"({_decided('OLD')} OR {_decided('NEW')})",
                                  [_bump("OLD", -1, dialect), _bump("NEW", 1, dialect)]),
-        "trg_report_clock_del": ("sla_clocks", "DELETE", None,
+        "trg_report_clock_del": ("sla_clocks", "DELETE", _decided("OLD"),
                                  [_bump("OLD", -1, dialect)]),
-        "trg_report_dur_ins": ("sla_clocks", "INSERT", None, _durations_add("NEW", dialect)),
-        "trg_report_dur_upd": ("sla_clocks", "UPDATE", _changed_sql(_DURATION_FIELDS, dialect),
+        "trg_report_dur_ins": ("sla_clocks", "INSERT", _measured("NEW"),
+                               _durations_add("NEW", dialect)),
+        "trg_report_dur_upd": ("sla_clocks", "UPDATE",
+                               f"({_changed_sql(_DURATION_FIELDS, dialect)}) AND "
+                               f"({_measured('OLD')} OR {_measured('NEW')})",
                                _durations_remove("OLD") + _durations_add("NEW", dialect)),
-        "trg_report_dur_del": ("sla_clocks", "DELETE", None, _durations_remove("OLD")),
+        "trg_report_dur_del": ("sla_clocks", "DELETE", _measured("OLD"),
+                               _durations_remove("OLD")),
         "trg_report_ticket_dims": (
             "tickets", "UPDATE", _changed_sql(_TICKET_FIELDS, dialect),
             [_bump("c", -1, dialect, clocks_of="NEW.id", ticket="OLD"),
@@ -330,17 +353,33 @@ def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
     }
 
 
+def _resolved_ticket(row: str) -> str:
+    return (f"EXISTS (SELECT 1 FROM tickets g WHERE g.id = {row}.ticket_id "
+            "AND g.resolved_at IS NOT NULL AND g.assignee_id IS NOT NULL)")
+
+
+#: Conditions with a subquery, checked before a trigger's body: a clock of a ticket that is not
+#: resolved with an assignee changes no people figure (the sweep's breaches, mostly).
+_GUARDS = {"trg_report_people_clock_ins": _resolved_ticket("NEW"),
+           "trg_report_people_clock_upd": _resolved_ticket("NEW"),
+           "trg_report_people_clock_del": _resolved_ticket("OLD")}
+
+
 def create_statements(dialect: str) -> list[str]:
     """DDL creating the triggers (the table is created by metadata or the migration)."""
     out = []
     for name, (table, event, when, statements) in _bodies(dialect).items():
+        guard = _GUARDS.get(name)
         if dialect == "sqlite":
+            when = f"({when}) AND {guard}" if guard and when else guard or when
             cond = f" WHEN {when}" if when else ""
             body = "; ".join(statements)
             out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} "
                        f"BEGIN {body}; END")
         else:
             body = "; ".join(statements)
+            if guard:  # PostgreSQL's WHEN takes no subquery
+                body = f"IF {guard} THEN {body}; END IF"
             ret = "OLD" if event == "DELETE" else "NEW"
             out.append(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ "
                        f"BEGIN {body}; RETURN {ret}; END $$ LANGUAGE plpgsql")
