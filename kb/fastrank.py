@@ -14,10 +14,12 @@ query cost hundreds of milliseconds. This module computes *the same ranking* (BM
 * Matching documents are counted with bit-set operations (AND / OR of the terms' bit sets and
   the filter's), which run in C.
 * The top N: the union of the first L documents of every term's impact list is scored
-  exactly. A document outside it is below position L in every list, so its score is at most
-  the query evaluated with every term at its L-th impact, times the largest usefulness
-  factor. If the N-th best candidate beats that bound the answer is exact; otherwise L grows
-  (and in the end every match is scored). Typically a few hundred documents are scored.
+  exactly. Impact lists are ordered by tf part times the document's usefulness factor at the
+  time the list was built; usefulness only fades as time passes, so for a later query a
+  document outside the union scores at most the query evaluated with every term at its L-th
+  impact (times ``PREFERRED_BOOST`` when suggest prefers services). If the N-th best candidate
+  beats that bound the answer is exact; otherwise L grows (and in the end every match is
+  scored). Typically a few hundred documents are scored.
 
 Supported queries: ``Term`` on a scorable text field, ``And``, ``Or`` (no coordination
 scale), ``DisjunctionMax`` (no tie-break), with boosts. Anything else (phrases, ``NOT``,
@@ -111,11 +113,12 @@ class _Sparse(dict):
 class TermData:
     """One term in one segment: tf parts by document, impact order, bit set."""
 
-    __slots__ = ("scores", "order", "impacts", "bits", "size", "nbytes")
+    __slots__ = ("scores", "order", "impacts", "bits", "size", "nbytes", "built_at")
 
     def __init__(self, scores, order, impacts, bits, size):
         self.scores, self.order, self.impacts, self.bits = scores, order, impacts, bits
         self.size = size
+        self.built_at = 0.0
         scores_bytes = 8 * len(scores) if isinstance(scores, array) else 100 * len(scores)
         self.nbytes = 200 + scores_bytes + 12 * size + bits.bit_length() // 8
 
@@ -240,7 +243,18 @@ def article_ids(reader, seg_key) -> array:
     return _cached(("ids", seg_key), lambda a: 8 * len(a), build)
 
 
-def term_data(reader, seg_key, fieldname: str, text: str, avglen: float) -> TermData:
+#: Impact orders older than this (in the query's time) are rebuilt: usefulness fades with time,
+#: so an old order stays a valid bound but grows loose.
+IMPACT_REFRESH_SECONDS = 86400.0
+
+
+def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: float,
+              usefulness_at) -> TermData:
+    """The term's data in one segment; its impact order is by ``tf part * usefulness`` at the
+    time it was built (``usefulness_at(docnum)`` for ``now``). Usefulness never grows as time
+    passes, so for any later query time that product bounds what the document can score."""
+    key = ("term", seg_key, fieldname, text, avglen)
+
     def build():
         ids, weights = _raw_postings(reader, fieldname, text)
         if not ids:
@@ -255,12 +269,50 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float) -> Term
                 scores[d] = s
         else:
             scores = _Sparse(zip(ids, parts))
-        ranked = sorted(zip(parts, ids), key=lambda p: (-p[0], p[1]))
+        factors = segment_factors(seg_key, count, now, usefulness_at)
+        ranked = sorted([(-s * factors[d], d) for d, s in zip(ids, parts)])
         order = array("i", [d for _, d in ranked])
-        impacts = array("d", [s for s, _ in ranked])
-        return TermData(scores, order, impacts, bits_of(ids), len(ids))
+        impacts = array("d", [-s for s, _ in ranked])
+        data = TermData(scores, order, impacts, bits_of(ids), len(ids))
+        data.built_at = now
+        return data
 
-    return _cached(("term", seg_key, fieldname, text, avglen), lambda t: t.nbytes, build)
+    data = _cached(key, _nbytes, build)
+    if data is not _EMPTY and not (0 <= now - data.built_at <= IMPACT_REFRESH_SECONDS):
+        _forget(key, _nbytes)
+        data = _cached(key, _nbytes, build)
+    return data
+
+
+def segment_factors(seg_key, count: int, now: float, usefulness_at) -> array:
+    """Every document's usefulness factor at ``now`` (rebuilt like impact orders)."""
+    key = ("factors", seg_key)
+
+    def build():
+        factors = array("d", (usefulness_at(d) for d in range(count)))
+        return (now, factors)
+
+    built_at, factors = _cached(key, _pair_bytes, build)
+    if not (0 <= now - built_at <= IMPACT_REFRESH_SECONDS):
+        _forget(key, _pair_bytes)
+        built_at, factors = _cached(key, _pair_bytes, build)
+    return factors
+
+
+def _pair_bytes(pair) -> int:
+    return 8 * len(pair[1])
+
+
+def _nbytes(data: TermData) -> int:
+    return data.nbytes
+
+
+def _forget(key, size_of) -> None:
+    global _cache_bytes
+    with _cache_lock:
+        old = _cache.pop(key, None)
+        if old is not None:
+            _cache_bytes -= size_of(old)
 
 
 # -- ranking ---------------------------------------------------------------------------------------

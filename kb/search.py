@@ -711,12 +711,16 @@ def _fast_ranked(searcher, q, now, window, preferred, filters):
     averages = {name: fastrank.rounded_average(searcher, name)
                 for name in {t.fieldname for t in terms}}
     weighting = _UsefulnessWeighting(now, preferred)
-    max_factor = weighting.top
+    plain = _UsefulnessWeighting(now, None) if preferred is not None else weighting
+    # Impact lists include each document's usefulness; only the service preference is not.
+    max_factor = PREFERRED_BOOST if preferred is not None else 1.0
     rows, total = [], 0
     for (leaf, offset), seg_key in zip(leaves, keys):
         reader = leaf.reader()
+        usefulness_at = plain.factors(leaf)
         data = {id(t): fastrank.term_data(reader, seg_key, t.fieldname, t.text,
-                                          averages[t.fieldname]) for t in terms}
+                                          averages[t.fieldname], now, usefulness_at)
+                for t in terms}
         allowed, allowed_bits = _leaf_allowed(leaf, seg_key, filters)
         if filters.exclude_ids:
             excluded = set(leaf.docs_for_query(
