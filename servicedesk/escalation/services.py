@@ -19,6 +19,7 @@ from servicedesk.errors import Conflict, InvalidTransition, PermissionDenied, Va
 from servicedesk.escalation.models import Budget, EngagementState, VendorEngagement
 from servicedesk.notifications.services import NoticeBatch, notify
 from servicedesk.sla import services as sla
+from servicedesk.sla.bulk import insert_rows
 from servicedesk.sla.models import (
     Calendar, ClockKind, EscalationAction, SLAClock,
 )
@@ -126,8 +127,7 @@ class ActionLog:
 
     def write(self, session: Session) -> None:
         """Insert what was collected (events in the order they happened)."""
-        if self.events:
-            session.execute(TicketEvent.__table__.insert(), self.events)
+        insert_rows(session, TicketEvent.__table__, self.events)
         self.notices.write(session)
         for ticket_id in self._ticket_ids:  # loaded histories no longer hold every row
             ticket = session.identity_map.get(identity_key(Ticket, ticket_id))

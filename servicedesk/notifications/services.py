@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from servicedesk.accounts.models import User
 from servicedesk.notifications.models import Notification, OutboundEmail
+from servicedesk.sla.bulk import insert_rows
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(minutes=1)
@@ -78,15 +79,14 @@ class NoticeBatch:
             return 0
         table = Notification.__table__
         ids = _new_ids(session, table, len(self._rows))
-        session.execute(table.insert(), [{"id": notice_id, **row}
-                                         for notice_id, (row, _, _) in zip(ids, self._rows)])
+        insert_rows(session, table, [{"id": notice_id, **row}
+                                     for notice_id, (row, _, _) in zip(ids, self._rows)])
         mails = [{"to_address": address, "subject": subject, "body_text": row["body"],
                   "notification_id": notice_id, "created_at": row["created_at"], "attempts": 0,
                   "next_attempt_at": row["created_at"]}
                  for (row, address, subject), notice_id in zip(self._rows, ids, strict=True)
                  if address]
-        if mails:
-            session.execute(OutboundEmail.__table__.insert(), mails)
+        insert_rows(session, OutboundEmail.__table__, mails)
         count, self._rows = len(self._rows), []
         return count
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm.util import identity_key
 from servicedesk.escalation.services import ActionLog, apply_rules
 from servicedesk.sla import services as sla
 from servicedesk.sla.batch import BatchReader, ClockView
+from servicedesk.sla.bulk import insert_rows, update_rows
 from servicedesk.sla.models import ClockFiring, SLAClock
 from servicedesk.tickets.models import EventKind, Ticket
 
@@ -82,21 +83,11 @@ def sweep_batch(session: Session, now: datetime, *, limit: int = BATCH) -> Sweep
         while clock.next_check_at is not None and clock.next_check_at <= now:
             result.firings += 1
             result.actions += _fire(session, clock, cal, now, log, firings)
-    if firings:
-        _insert(session, ClockFiring.__table__, firings)
+    insert_rows(session, ClockFiring.__table__, firings)
     _write_clocks(session, clocks)
     _write_tickets(session, {clock.ticket.id: clock.ticket for clock in clocks}.values())
     log.write(session)
     return result
-
-
-def _insert(session: Session, table: sa.Table, rows: list[dict]) -> None:
-    """A bulk INSERT as few statements: PostgreSQL gets multi-row VALUES pages (through
-    RETURNING, which is what makes SQLAlchemy batch them), SQLite one executemany."""
-    stmt = table.insert()
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.returning(table.c.id)
-    session.execute(stmt, rows)
 
 
 #: What firing changes on a clock.
@@ -104,35 +95,31 @@ _FIRED_COLUMNS = ("next_threshold", "next_check_at", "breached_at")
 
 
 def _write_clocks(session: Session, clocks: list[ClockView]) -> None:
-    """One executemany UPDATE for the batch's clocks; ORM copies of them already in the
-    session are expired, so they read back exactly what was written."""
-    table = SLAClock.__table__
-    stmt = table.update().where(table.c.id == sa.bindparam("clock_id")).values(
-        {name: sa.bindparam(name) for name in _FIRED_COLUMNS})
-    session.execute(stmt, [{"clock_id": clock.id, **{name: getattr(clock, name)
-                                                       for name in _FIRED_COLUMNS}}
-                           for clock in clocks])
+    """The batch's clocks in one bulk UPDATE; ORM copies of them already in the session are
+    expired, so they read back exactly what was written."""
+    update_rows(session, SLAClock.__table__,
+                [{"id": clock.id, **{name: getattr(clock, name) for name in _FIRED_COLUMNS}}
+                 for clock in clocks], set_={name: name for name in _FIRED_COLUMNS})
     _expire_loaded(session, SLAClock, (clock.id for clock in clocks))
 
 
+#: What escalation changes on a ticket (``TicketView.changes``).
+_TICKET_COLUMNS = ("group_id", "assignee_id", "tier", "status", "updated_at")
+
+
 def _write_tickets(session: Session, tickets) -> None:
-    """Escalated tickets: one executemany UPDATE that bumps each version only where it is
-    still the one read (the ORM's optimistic lock); a ticket changed meanwhile by someone
-    else fails the batch (StaleDataError), which then rolls back and is swept again."""
-    rows = [{"ticket_id": t.id, "old_version": t.version, "new_version": t.version + 1,
-             **changes} for t in tickets if (changes := t.changes()) is not None]
-    if not rows:
-        return
-    table = Ticket.__table__
-    stmt = table.update().where(table.c.id == sa.bindparam("ticket_id"),
-                                table.c.version == sa.bindparam("old_version")).values(
-        version=sa.bindparam("new_version"),
-        **{name: sa.bindparam(name) for name in rows[0] if name in table.c})
-    updated = session.execute(stmt, rows).rowcount
+    """Escalated tickets in one bulk UPDATE that bumps each version only where it is still
+    the one read (the ORM's optimistic lock): a ticket changed meanwhile by someone else
+    fails the batch (StaleDataError), which then rolls back and is swept again."""
+    rows = [{"id": t.id, "version": t.version, "new_version": t.version + 1, **changes}
+            for t in tickets if (changes := t.changes()) is not None]
+    updated = update_rows(session, Ticket.__table__, rows, match=("id", "version"),
+                          set_={"version": "new_version",
+                                **{name: name for name in _TICKET_COLUMNS}})
     if updated != len(rows):
         raise StaleDataError(f"{len(rows) - updated} of {len(rows)} escalated tickets were "
                              "changed by someone else during the sweep")
-    _expire_loaded(session, Ticket, (row["ticket_id"] for row in rows))
+    _expire_loaded(session, Ticket, (row["id"] for row in rows))
 
 
 def _expire_loaded(session: Session, model, ids) -> None:
