@@ -151,3 +151,43 @@ def test_a_batch_reads_and_inserts_in_bulk_not_per_clock(db, make, clock, monkey
     assert len(mails) == db.scalar(sa.select(sa.func.count(Notification.id))) > 0
     emails = {u.id: u.email for u in db.scalars(sa.select(User))}
     assert all(emails[user_id] == address for address, user_id in mails)
+
+
+def test_an_action_counts_only_when_it_acted(db, make, clock):
+    """The 50 % notice of an unassigned ticket in a group without a dispatcher reaches
+    nobody: the crossing is recorded (with its history event) but no action is counted."""
+    make.policy(priority=3, response_minutes=600, resolution_minutes=480)
+    ticket = make.ticket(impact=2, urgency=2, group_id=make.group(tier=1).id)
+    clock.advance(hours=4, minutes=1)
+    result = sweep(db, clock.now())
+    assert (result.firings, result.actions) == (1, 0)
+    assert db.scalar(sa.select(sa.func.count(Notification.id))) == 0
+    assert db.scalars(sa.select(TicketEvent.new_value).where(
+        TicketEvent.ticket_id == ticket.id, TicketEvent.kind == EventKind.sla)).all() == ["50%"]
+
+
+def test_escalating_a_ticket_changed_meanwhile_fails_the_batch(db, make, clock, monkeypatch):
+    """The sweep's ticket UPDATE keeps the optimistic lock: a ticket whose version moved
+    after the batch read it is not overwritten; the batch fails (and is rolled back)."""
+    import pytest
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from servicedesk.sla.batch import BatchReader
+    from servicedesk.tickets.models import Ticket
+
+    make.policy(priority=3, response_minutes=600, resolution_minutes=480)
+    experts = make.group(tier=2, name="Experts")
+    ticket = make.ticket(impact=2, urgency=2, service_id=make.service(expert_group=experts).id)
+    read = BatchReader.clocks
+
+    def read_then_someone_edits(self, ids):
+        views = read(self, ids)
+        db.execute(sa.update(Ticket).where(Ticket.id == ticket.id)
+                   .values(version=Ticket.version + 1, title="Edited meanwhile")
+                   .execution_options(synchronize_session=False))
+        return views
+
+    monkeypatch.setattr(BatchReader, "clocks", read_then_someone_edits)
+    clock.advance(hours=6, minutes=1)  # resolution 75 %: reassign to the experts
+    with pytest.raises(StaleDataError):
+        sweep(db, clock.now())
