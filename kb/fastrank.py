@@ -47,7 +47,7 @@ FIRST_DEPTH = 128
 #: Beyond this depth, every match is scored instead.
 MAX_DEPTH = 8192
 #: Bytes of decoded posting data kept in memory per process (least recently used go first).
-CACHE_BYTES = 128 * 2**20
+CACHE_BYTES = 256 * 2**20
 
 
 def rounded_average(searcher, fieldname: str) -> float:
@@ -120,7 +120,7 @@ class TermData:
         self.size = size
         self.built_at = 0.0
         scores_bytes = 8 * len(scores) if isinstance(scores, array) else 100 * len(scores)
-        self.nbytes = 200 + scores_bytes + 12 * size + bits.bit_length() // 8
+        self.nbytes = 200 + scores_bytes + 12 * len(order) + bits.bit_length() // 8
 
 
 _EMPTY = TermData(_Sparse(), array("i"), array("d"), 0, 0)
@@ -271,6 +271,7 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: fl
             scores = _Sparse(zip(ids, parts))
         factors = segment_factors(seg_key, count, now, usefulness_at)
         ranked = sorted([(-s * factors[d], d) for d, s in zip(ids, parts)])
+        del ranked[MAX_DEPTH:]  # deeper than that, every match is scored instead
         order = array("i", [d for _, d in ranked])
         impacts = array("d", [-s for s, _ in ranked])
         data = TermData(scores, order, impacts, bits_of(ids), len(ids))

@@ -100,12 +100,18 @@ def _exact_total(index, results: kb.SearchResults, filters: dict) -> int:
         return len(list(searcher.docs_for_query(q)))
 
 
-@pytest.fixture(params=["default", "deepening"])
+@pytest.fixture(params=["default", "deepening", "trimmed"])
 def depth(request, monkeypatch):
-    if request.param == "deepening":
+    """Default limits; candidates from depth 1 deepening by 4; lists kept 4 deep (then every
+    match is scored)."""
+    fastrank.clear_cache()
+    if request.param != "default":
         monkeypatch.setattr(fastrank, "DIRECT_LIMIT", 0)
         monkeypatch.setattr(fastrank, "FIRST_DEPTH", 1)
-    return request.param
+    if request.param == "trimmed":
+        monkeypatch.setattr(fastrank, "MAX_DEPTH", 4)
+    yield request.param
+    fastrank.clear_cache()
 
 
 def test_the_index_has_several_segments_with_deletions(segmented_index):
