@@ -33,6 +33,7 @@ import re
 import threading
 from array import array
 from collections import OrderedDict
+from itertools import accumulate
 
 from whoosh.query import And, DisjunctionMax, NullQuery, Or, Term
 from whoosh.util.numeric import byte_to_length
@@ -190,11 +191,13 @@ def _raw_postings(reader, fieldname: str, text: str):
     matcher = reader._terms.matcher(fieldname, tbytes, reader.schema[fieldname].format)
     ids: list[int] = []
     weights: list[float] = []
-    if isinstance(matcher, W3LeafMatcher):
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        # Whoosh's own block decoding, with the id deltas summed in C (accumulate) rather
+        # than by its generator.
         while True:
-            matcher._read_ids()
+            matcher._read_data()
+            ids.extend(accumulate(matcher._data[0]))
             matcher._read_weights()
-            ids.extend(matcher._ids)
             weights.extend(matcher._weights)
             if matcher._lastblock:
                 break
