@@ -29,6 +29,15 @@ def upgrade():
     sa.Column('n', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('metric', 'dim', 'day', 'key', name=op.f('pk_report_counts'))
     )
+    op.create_table('report_count_deltas',
+    sa.Column('metric', sa.String(length=24), nullable=False),
+    sa.Column('dim', sa.String(length=12), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False)
+    )
+    op.create_index('ix_report_count_deltas_metric_dim_day', 'report_count_deltas',
+                    ['metric', 'dim', 'day'], unique=False)
     op.create_table('report_durations',
     sa.Column('clock_id', sa.Integer(), nullable=False),
     sa.Column('measure', sa.String(length=8), nullable=False),
@@ -64,4 +73,6 @@ def downgrade():
     op.drop_index('ix_sla_clocks_unswept_due', table_name='sla_clocks')
     op.drop_index('ix_report_durations_rank', table_name='report_durations')
     op.drop_table('report_durations')
+    op.drop_index('ix_report_count_deltas_metric_dim_day', table_name='report_count_deltas')
+    op.drop_table('report_count_deltas')
     op.drop_table('report_counts')

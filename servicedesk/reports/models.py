@@ -58,6 +58,18 @@ report_counts = sa.Table(
     sa.Column("n", sa.BigInteger, nullable=False),  # people.elapsed_us sums microseconds
 )
 
+#: What PostgreSQL's triggers add, appended without a key (no row lock shared by writers);
+#: ``rollups.compact`` folds it into report_counts, readers sum both.
+report_count_deltas = sa.Table(
+    "report_count_deltas", db.metadata,
+    sa.Column("metric", sa.String(24), nullable=False),
+    sa.Column("dim", sa.String(12), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("key", sa.String(40), nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+    sa.Index("ix_report_count_deltas_metric_dim_day", "metric", "dim", "day"),
+)
+
 #: One row per measured duration (MTTA/MTTR, business and wall) of a stopped ticket clock,
 #: with its histogram bucket: exact percentiles read one bucket (see reports/rollups.py).
 report_durations = sa.Table(

@@ -26,7 +26,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from servicedesk.reports.models import report_counts, report_durations
+from servicedesk.reports.models import report_count_deltas, report_counts, report_durations
 from servicedesk.reports.sql import interpolate, ranks_needed, seconds_sql
 
 #: (dimension, tickets column) in the order of queries.DIMENSIONS.
@@ -34,6 +34,21 @@ DIM_COLUMNS = (("priority", "priority"), ("group", "group_id"), ("service", "ser
                ("category", "category_id"), ("tier", "tier"), ("channel", "channel"))
 METRICS = ("response.judged", "response.breached", "resolution.judged", "resolution.breached")
 
+
+
+#: How a trigger adds to the rollup. SQLite serialises writers, so it adds in place. On
+#: PostgreSQL an in-place add would make every writer of the day wait on the same rollup row
+#: until commit (intake, the sweep's batches); there triggers append to report_count_deltas
+#: (no unique key, no row lock), readers sum both, and ``compact`` folds the deltas in.
+_ADD = "INSERT INTO report_counts (metric, dim, day, key, n) "
+_ADD_TAIL = " ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n"
+_DELTA = "INSERT INTO report_count_deltas (metric, dim, day, key, n) "
+
+
+def _for_dialect(statement: str, dialect: str) -> str:
+    if dialect == "sqlite":
+        return statement
+    return statement.replace(_ADD, _DELTA).replace(_ADD_TAIL, "")
 
 
 def _day(expr: str, dialect: str) -> str:
@@ -78,7 +93,7 @@ def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
     day = _day(f"COALESCE({c}.breached_at, {c}.stopped_at)", dialect)
     # Grouped, so one statement never touches a rollup row twice (PostgreSQL refuses that).
     return (
-        "INSERT INTO report_counts (metric, dim, day, key, n) "
+        _ADD +
         "SELECT metric, dim, day, dkey, sum(n) FROM ("
         f"SELECT CAST({c}.kind AS VARCHAR(12)) || o.suffix AS metric, d.dim AS dim, "
         f"{day} AS day, d.dkey AS dkey, {sign} AS n "
@@ -86,7 +101,7 @@ def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
         f"SELECT '.breached', 1) o, {dims} d "
         f"WHERE {where_ticket}{decided} "
         f"AND (o.breach = 0 OR {c}.breached_at IS NOT NULL)) x GROUP BY metric, dim, day, dkey "
-        "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
+        + _ADD_TAIL)
 
 
 # --- durations (MTTA, MTTR): exact percentiles from a histogram and one bucket -------------
@@ -123,10 +138,10 @@ def _durations_select(c: str, dialect: str, source: str = "") -> str:
 
 
 def _hist(sign: int, clock_ids: str) -> str:
-    return ("INSERT INTO report_counts (metric, dim, day, key, n) "
+    return (_ADD +
             f"SELECT d.kind || '.' || d.measure, 'hist', d.day, CAST(d.bucket AS VARCHAR(40)), "
             f"{sign} FROM report_durations d WHERE d.clock_id = {clock_ids} "
-            "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
+            + _ADD_TAIL)
 
 
 def _durations_remove(c: str) -> list[str]:
@@ -193,10 +208,10 @@ def _ticket_bump(t: str, sign: int, dialect: str, *, source: str = "", new_row: 
     rows = " UNION ALL ".join(
         f"SELECT '{metric}' AS metric, {day} AS day, CASE WHEN {cond} THEN {sign} ELSE 0 END "
         f"AS n{source}" for metric, day, cond in parts)
-    return ("INSERT INTO report_counts (metric, dim, day, key, n) "
+    return (_ADD +
             f"SELECT metric, 'total', day, '', sum(n) FROM ({rows}) x WHERE n <> 0 "
             "GROUP BY metric, day "
-            "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
+            + _ADD_TAIL)
 
 
 _TICKET_FLOW_FIELDS = ("created_at", "resolved_at", "is_first_contact_resolution", "tier")
@@ -270,10 +285,10 @@ def _people_bump(t: str, sign: int, dialect: str, *, tid: str, source: str | Non
         f"SELECT '{metric}' AS metric, {day} AS day, "
         f"CAST({t}.assignee_id AS VARCHAR(40)) AS dkey, {value} AS n {base}{where}"
         for metric, value in values)
-    return ("INSERT INTO report_counts (metric, dim, day, key, n) "
+    return (_ADD +
             f"SELECT metric, 'assignee', day, dkey, sum(n) FROM ({rows}) y WHERE n <> 0 "
             "GROUP BY metric, day, dkey "
-            "ON CONFLICT (metric, dim, day, key) DO UPDATE SET n = report_counts.n + excluded.n")
+            + _ADD_TAIL)
 
 
 _RESOLUTION_CLOCK = "NEW.kind = 'resolution' AND NEW.engagement_id IS NULL"
@@ -377,7 +392,7 @@ def create_statements(dialect: str) -> list[str]:
             out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} "
                        f"BEGIN {body}; END")
         else:
-            body = "; ".join(statements)
+            body = "; ".join(_for_dialect(x, dialect) for x in statements)
             if guard:  # PostgreSQL's WHEN takes no subquery
                 body = f"IF {guard} THEN {body}; END IF"
             ret = "OLD" if event == "DELETE" else "NEW"
@@ -409,13 +424,14 @@ def rebuild(connection) -> int:
     reports-rebuild``, after a bulk load that bypassed nothing but needs a fresh start).
     Returns the number of rows written."""
     dialect = connection.dialect.name
+    connection.execute(report_count_deltas.delete())
     connection.execute(report_counts.delete())
     day = _day("COALESCE(c.breached_at, c.stopped_at)", dialect)
     dims = " UNION ALL ".join(f"SELECT '{dim}' AS dim" for dim in ("total", *dict(DIM_COLUMNS)))
     key = "CASE d.dim " + " ".join(
         f"WHEN '{dim}' THEN COALESCE(CAST(t.{col} AS VARCHAR(40)), '')"
         for dim, col in DIM_COLUMNS) + " ELSE '' END"
-    result = connection.exec_driver_sql(
+    written = connection.exec_driver_sql(
         "INSERT INTO report_counts (metric, dim, day, key, n) "
         "SELECT metric, dim, day, dkey, count(*) FROM ("
         f"SELECT CAST(c.kind AS VARCHAR(12)) || o.suffix AS metric, d.dim AS dim, {day} AS day, "
@@ -425,9 +441,10 @@ def rebuild(connection) -> int:
         "WHERE c.engagement_id IS NULL AND c.kind IN ('response', 'resolution') "
         "AND (c.breached_at IS NOT NULL OR (c.state = 'stopped' AND c.stopped_at IS NOT NULL "
         "AND NOT c.is_cancelled)) AND (o.breach = 0 OR c.breached_at IS NOT NULL)"
-        ") x GROUP BY metric, dim, day, dkey")
-    connection.exec_driver_sql(_ticket_bump("t", 1, dialect, source=" FROM tickets t"))
-    connection.exec_driver_sql(
+        ") x GROUP BY metric, dim, day, dkey").rowcount
+    written += connection.exec_driver_sql(
+        _ticket_bump("t", 1, dialect, source=" FROM tickets t")).rowcount
+    written += connection.exec_driver_sql(
         "INSERT INTO report_counts (metric, dim, day, key, n) "
         "SELECT metric, 'assignee', day, dkey, sum(n) FROM (" + " UNION ALL ".join(
             f"SELECT '{metric}' AS metric, {_day('t.resolved_at', dialect)} AS day, "
@@ -444,17 +461,17 @@ def rebuild(connection) -> int:
                 ("people.elapsed_us", "CASE WHEN x.id IS NOT NULL THEN "
                                       "CAST(ROUND(x.elapsed_before * 1000000) AS BIGINT) "
                                       "ELSE 0 END")))
-        + ") y WHERE n <> 0 GROUP BY metric, day, dkey")
+        + ") y WHERE n <> 0 GROUP BY metric, day, dkey").rowcount
     connection.execute(report_durations.delete())
-    connection.exec_driver_sql(
+    written += connection.exec_driver_sql(
         "INSERT INTO report_durations (clock_id, measure, kind, day, bucket, value) "
         f"SELECT x.id, x.measure, x.kind, x.day, {bucket_sql('x.v')}, x.v FROM "
-        f"({_durations_select('c', dialect, source='sla_clocks c, ')}) x WHERE true")
-    connection.exec_driver_sql(
+        f"({_durations_select('c', dialect, source='sla_clocks c, ')}) x WHERE true").rowcount
+    written += connection.exec_driver_sql(
         "INSERT INTO report_counts (metric, dim, day, key, n) "
         "SELECT kind || '.' || measure, 'hist', day, CAST(bucket AS VARCHAR(40)), count(*) "
-        "FROM report_durations GROUP BY kind, measure, day, bucket")
-    return result.rowcount
+        "FROM report_durations GROUP BY kind, measure, day, bucket").rowcount
+    return written
 
 
 def aligned(start, end) -> bool:
@@ -465,12 +482,27 @@ def aligned(start, end) -> bool:
 def counts(session: Session, metrics, dims, first: date, end: date, *, by_day: bool = False
            ) -> list[tuple]:
     """Summed rows [(metric, dim, key[, day], n)] for days ``first`` <= day < ``end``."""
-    r = report_counts.c
+    r = _with_deltas(lambda t: sa.and_(t.c.metric.in_(list(metrics)), t.c.dim.in_(list(dims)),
+                                       t.c.day >= first, t.c.day < end)).c
     cols = [r.metric, r.dim, r.key] + ([r.day] if by_day else [])
-    return session.execute(
-        sa.select(*cols, sa.func.sum(r.n)).where(
-            r.metric.in_(list(metrics)), r.dim.in_(list(dims)), r.day >= first, r.day < end)
-        .group_by(*cols)).all()
+    return session.execute(sa.select(*cols, sa.func.sum(r.n)).group_by(*cols)).all()
+
+
+def _with_deltas(where) -> sa.Subquery:
+    """report_counts plus the deltas not folded in yet (PostgreSQL), both filtered."""
+    return sa.union_all(*(sa.select(t.c.metric, t.c.dim, t.c.day, t.c.key, t.c.n).where(where(t))
+                          for t in (report_counts, report_count_deltas))).subquery("counts")
+
+
+def compact(connection) -> int:
+    """Fold report_count_deltas into report_counts (PostgreSQL; a no-op on SQLite). Safe with
+    writers running: it deletes only the deltas its snapshot sees and adds exactly those."""
+    if connection.dialect.name == "sqlite":
+        return 0
+    return connection.exec_driver_sql(
+        "WITH moved AS (DELETE FROM report_count_deltas RETURNING metric, dim, day, key, n) "
+        + _ADD + "SELECT metric, dim, day, key, sum(n) FROM moved GROUP BY metric, dim, day, key"
+        + _ADD_TAIL).rowcount
 
 
 def percentiles(session: Session, kind: str, measure: str, first: date, end: date,
@@ -478,11 +510,11 @@ def percentiles(session: Session, kind: str, measure: str, first: date, end: dat
     """Exact percentile_cont of a duration over days ``first`` <= day < ``end``: the daily
     histogram says which bucket holds each needed rank, one indexed query per rank reads the
     value inside its bucket (ix_report_durations_rank: kind, measure, bucket, value, day)."""
-    r, d = report_counts.c, report_durations.c
+    d = report_durations.c
+    r = _with_deltas(lambda t: sa.and_(t.c.metric == f"{kind}.{measure}", t.c.dim == "hist",
+                                       t.c.day >= first, t.c.day < end)).c
     hist = sorted((int(b), int(n)) for b, n in session.execute(
-        sa.select(r.key, sa.func.sum(r.n)).where(
-            r.metric == f"{kind}.{measure}", r.dim == "hist", r.day >= first, r.day < end)
-        .group_by(r.key)).all() if n)
+        sa.select(r.key, sa.func.sum(r.n)).group_by(r.key)).all() if n)
     n = sum(count for _, count in hist)
     if not n:
         return 0, {p: None for p in ps}
