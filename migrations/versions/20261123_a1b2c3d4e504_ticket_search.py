@@ -1,5 +1,5 @@
-"""tickets: full-text search (SQLite FTS5 table + triggers, PostgreSQL GIN tsvector index);
-queue indexes by assignee/group carry the priority sort keys
+"""tickets: full-text search (SQLite FTS5 table + triggers; PostgreSQL stored tsvector
+column + GIN index); the assignee/group queue indexes carry the priority sort keys
 
 Revision ID: a1b2c3d4e504
 Revises: a1b2c3d4e503
@@ -42,10 +42,12 @@ SQLITE_DOWNGRADE = (
     f"DROP TABLE IF EXISTS {FTS}",
 )
 PG_UPGRADE = (
-    "CREATE INDEX ix_tickets_search ON tickets USING gin "
-    "(to_tsvector('simple'::regconfig, title || ' ' || description))",
+    "ALTER TABLE tickets ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
+    "(to_tsvector('simple'::regconfig, title || ' ' || description)) STORED",
+    "CREATE INDEX ix_tickets_search ON tickets USING gin (search_vector)",
 )
-PG_DOWNGRADE = ("DROP INDEX IF EXISTS ix_tickets_search",)
+PG_DOWNGRADE = ("DROP INDEX IF EXISTS ix_tickets_search",
+                "ALTER TABLE tickets DROP COLUMN IF EXISTS search_vector")
 
 
 def _run(statements):
