@@ -273,10 +273,12 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: fl
         else:
             scores = _Sparse(zip(ids, parts))
         factors = segment_factors(seg_key, count, now, usefulness_at)
-        ranked = sorted([(-s * factors[d], d) for d, s in zip(ids, parts)])
-        del ranked[MAX_DEPTH:]  # deeper than that, every match is scored instead
-        order = array("i", [d for _, d in ranked])
-        impacts = array("d", [-s for s, _ in ranked])
+        keys = [-s * factors[d] for d, s in zip(ids, parts)]
+        # Best first, equal keys by docnum (ids ascend; the sort is stable); kept MAX_DEPTH
+        # deep: deeper than that, every match is scored instead.
+        ranked = sorted(range(len(ids)), key=keys.__getitem__)[:MAX_DEPTH]
+        order = array("i", [ids[i] for i in ranked])
+        impacts = array("d", [-keys[i] for i in ranked])
         data = TermData(scores, order, impacts, bits_of(ids), len(ids))
         data.built_at = now
         return data
