@@ -256,7 +256,7 @@ class Compliance:
         return Compliance(self.judged + other.judged, self.breached + other.breached)
 
 
-def _from_rollup(period: Period, now: datetime, rollup: bool) -> bool:
+def _from_rollup(period: Period, rollup: bool) -> bool:
     """Whether the daily rollup can answer (whole UTC days, and the caller wants it)."""
     return rollup and rollups.aligned(period.start, period.end)
 
@@ -282,7 +282,7 @@ def compliance_table(session: Session, period: Period, now: datetime, *, rollup:
     (or ``rollup=False``, the tests' oracle) the judged clocks joined to their tickets are
     computed once (a CTE, materialised because it is read seven times) and grouped per
     dimension (one UNION ALL), so the result has one row per dimension value."""
-    fast = _from_rollup(period, now, rollup)
+    fast = _from_rollup(period, rollup)
     j = judged_clocks(period, now, parts=("unswept",) if fast else JUDGED_PARTS)
     base = (sa.select(j.c.kind, j.c.is_breach, *[_DIM_COLUMNS[d].label(d) for d in DIMENSIONS])
             .join(Ticket, Ticket.id == j.c.ticket_id).cte("judged_tickets"))
@@ -328,7 +328,7 @@ def _key(value):
 def compliance_totals(session: Session, period: Period, now: datetime, kinds=TICKET_KINDS,
                       *, rollup: bool = True) -> dict[str, Compliance]:
     """{kind: Compliance} without breakdown (period-over-period, OLA)."""
-    fast = kinds == TICKET_KINDS and _from_rollup(period, now, rollup)
+    fast = kinds == TICKET_KINDS and _from_rollup(period, rollup)
     j = judged_clocks(period, now, kinds, parts=("unswept",) if fast else JUDGED_PARTS)
     rows = session.execute(sa.select(j.c.kind, sa.func.count(), sa.func.sum(j.c.is_breach))
                            .group_by(j.c.kind)).all()
@@ -344,7 +344,7 @@ def compliance_totals(session: Session, period: Period, now: datetime, kinds=TIC
 def compliance_trend(session: Session, period: Period, now: datetime, unit: str, *,
                      rollup: bool = True) -> dict[str, list[tuple[str, Compliance]]]:
     """{kind: [(bucket, Compliance), ...]} for every bucket of the period (empty ones too)."""
-    fast = _from_rollup(period, now, rollup)
+    fast = _from_rollup(period, rollup)
     j = judged_clocks(period, now, parts=("unswept",) if fast else JUDGED_PARTS)
     bucket = bucket_start(j.c.decided_at, unit)
     rows = session.execute(sa.select(j.c.kind, bucket, sa.func.count(),
@@ -475,7 +475,7 @@ def _ticket_counts(session: Session, period: Period, metrics, *, by_day: bool = 
 def created_vs_resolved(session: Session, period: Period, unit: str, *, rollup: bool = True
                         ) -> list[tuple[str, int, int]]:
     """[(bucket, created, resolved)] for every bucket of the period."""
-    if _from_rollup(period, None, rollup):
+    if _from_rollup(period, rollup):
         found: dict = defaultdict(int)
         for (metric, day), n in _ticket_counts(session, period, ("ticket.created",
                                                                  "ticket.resolved"),
@@ -512,7 +512,7 @@ def durations(session: Session, period: Period, kind: ClockKind, *, rollup: bool
               ) -> Durations:
     """MTTA (kind=response) or MTTR (kind=resolution): see DEFINITIONS. Whole-day periods
     read the duration histogram (exact, reports/rollups.py); others the raw clocks."""
-    if _from_rollup(period, None, rollup):
+    if _from_rollup(period, rollup):
         n, business = rollups.percentiles(session, kind.value, "business", period.first_day,
                                           period.end.date())
         _, wall = rollups.percentiles(session, kind.value, "wall", period.first_day,
@@ -567,7 +567,7 @@ class Resolution:
 def resolution_figures(session: Session, period: Period, *, rollup: bool = True
                        ) -> Resolution:
     """Reopen and first-contact-resolution counts over tickets resolved in the period."""
-    if _from_rollup(period, None, rollup):
+    if _from_rollup(period, rollup):
         names = ("ticket.resolved", "ticket.reopened", "ticket.fcr", "ticket.fcr_kb")
         found = _ticket_counts(session, period, names)
         return Resolution(*(found[m] for m in names))
@@ -597,7 +597,7 @@ def _was_at_tier(tier: int) -> sa.ColumnElement[bool]:
 
 def escalation_rates(session: Session, period: Period, *, rollup: bool = True) -> list[dict]:
     """[{tier, at_tier, escalated, rate}] for tiers 1 and 2 (tickets logged in the period)."""
-    if _from_rollup(period, None, rollup):
+    if _from_rollup(period, rollup):
         found = _ticket_counts(session, period, ("tier1.at", "tier1.up", "tier2.at",
                                                  "tier2.up"))
         return [{"tier": t, "at_tier": found[f"tier{t}.at"], "escalated": found[f"tier{t}.up"],
@@ -612,7 +612,7 @@ def escalation_rates(session: Session, period: Period, *, rollup: bool = True) -
 
 
 def created_count(session: Session, period: Period, *, rollup: bool = True) -> int:
-    if _from_rollup(period, None, rollup):
+    if _from_rollup(period, rollup):
         return _ticket_counts(session, period, ("ticket.created",))["ticket.created"]
     return session.scalar(sa.select(sa.func.count(Ticket.id))
                           .where(period.contains(Ticket.created_at))) or 0
@@ -663,7 +663,7 @@ def _people_rows(session: Session, period: Period, rollup: bool) -> dict[int, tu
 
     From the rollup the mean is the exact sum of microseconds / clocks (the raw AVG sums
     doubles, so the two may differ in the last bits of a fraction of a second)."""
-    if _from_rollup(period, None, rollup):
+    if _from_rollup(period, rollup):
         found: dict = defaultdict(lambda: defaultdict(int))
         for metric, _dim, key, n in rollups.counts(session, rollups.PEOPLE_METRICS,
                                                    ("assignee",), period.first_day,

@@ -178,15 +178,15 @@ def _flags(t: str, *, not_event: str | None = None, not_use: str | None = None,
         kb = f"({kb} OR ({use_before}))"
     return {
         "reopened": event(_REOPEN), "kb": kb,
-        "at1": f"({t}.tier = 1 OR {event(chr(40) + _tier_touch('1') + chr(41))})",
+        "at1": f"({t}.tier = 1 OR {event(_tier_touch('1'))})",
         "up1": event("e.field = 'tier' AND e.old_value = '1' AND e.new_value IN ('2', '3')"),
-        "at2": f"({t}.tier = 2 OR {event(chr(40) + _tier_touch('2') + chr(41))})",
+        "at2": f"({t}.tier = 2 OR {event(_tier_touch('2'))})",
         "up2": event("e.field = 'tier' AND e.old_value = '2' AND e.new_value IN ('3')"),
     }
 
 
 def _tier_touch(tier: str) -> str:
-    return f"e.field = 'tier' AND (e.old_value = '{tier}' OR e.new_value = '{tier}')"
+    return f"(e.field = 'tier' AND (e.old_value = '{tier}' OR e.new_value = '{tier}'))"
 
 
 def _ticket_bump(t: str, sign: int, dialect: str, *, source: str = "", new_row: bool = False,
@@ -270,7 +270,8 @@ def _people_bump(t: str, sign: int, dialect: str, *, tid: str, source: str | Non
                  **clock_kw) -> str:
     """What ticket ``t`` contributes to the people figures: one row per resolution clock
     (or one without a clock), under its assignee on its resolution day."""
-    base = f"FROM {source or '(SELECT 1 AS one) o'} LEFT JOIN ({_resolution_clocks(tid, **clock_kw)}) x ON 1 = 1 "
+    clocks = _resolution_clocks(tid, **clock_kw)
+    base = f"FROM {source or '(SELECT 1 AS one) o'} LEFT JOIN ({clocks}) x ON 1 = 1 "
     where = (f"WHERE {t}.resolved_at IS NOT NULL AND {t}.assignee_id IS NOT NULL"
              + (f" AND {t}.id = {tid}" if source else ""))
     day = _day(f"{t}.resolved_at", dialect)

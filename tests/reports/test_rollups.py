@@ -110,8 +110,8 @@ def test_rollup_equals_raw_rows_under_random_operations(db, make, clock):
         actor = expert if t.group_id == experts.id else agent
         resolve_with_article(db, t, rng.choice(articles), actor=actor, now=now)
 
-    ops = [op_resolve_with_article] * 2 + [op_create] * 4 + [op_status] * 5 + [op_reply] * 2 + [op_priority, op_recategorise,
-                                                                 op_escalate]
+    ops = ([op_resolve_with_article] * 2 + [op_create] * 4 + [op_status] * 5 + [op_reply] * 2
+           + [op_priority, op_recategorise, op_escalate])
     for step in range(260):
         now += timedelta(minutes=rng.choice((7, 20, 45, 90, 240)))
         clock.set(now)
