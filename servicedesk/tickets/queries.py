@@ -14,6 +14,7 @@ from servicedesk.accounts.models import Group, User
 from servicedesk.accounts.permissions import visible_tickets_clause
 from servicedesk.catalog.models import Service
 from servicedesk.errors import ValidationError
+from servicedesk.refcache import reference_cache
 from servicedesk.sla.queries import (
     SLA_FILTERS, ResolutionClock, due_order, join_states, resolution_clock_join, sla_state,
 )
@@ -240,11 +241,19 @@ def duplicates_of(session: Session, ticket: Ticket) -> list[Ticket]:
 _GROUP_CHOICES = sa.select(Group.id, Group.name).order_by(Group.tier, Group.name)
 _SERVICE_CHOICES = (sa.select(Service.id, Service.name).where(Service.is_active)
                     .order_by(Service.name))
+reference_cache.watch(Group, Service)
 
 
-def filter_choices(session: Session) -> tuple[list[sa.Row], list[sa.Row]]:
-    """The queue's filter lists: groups by tier then name, active services by name."""
-    return session.execute(_GROUP_CHOICES).all(), session.execute(_SERVICE_CHOICES).all()
+def filter_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The queue's filter lists, (id, name): groups by tier then name, active services by name.
+    Through the reference cache (cleared by any write to groups or services): two round trips
+    fewer on every queue page."""
+    return reference_cache.get(session, "queue_filter_choices", _load_filter_choices)
+
+
+def _load_filter_choices(session: Session):
+    return ([tuple(row) for row in session.execute(_GROUP_CHOICES)],
+            [tuple(row) for row in session.execute(_SERVICE_CHOICES)])
 
 
 def assignable_groups(session: Session) -> list:

@@ -655,3 +655,13 @@ def test_csrf_token_is_enforced_on_forms(tmp_path):
         with app.app_context():
             _db.session.remove()
             _db.engine.dispose()
+
+
+def test_queue_filter_lists_follow_new_groups_and_services(make, login_as):
+    """The lists come through the reference cache; a write to groups or services clears it."""
+    client = login_as(make.agent())
+    assert "Night shift" not in html(client.get("/queue"))  # cached now
+    make.group(name="Night shift")
+    make.service(name="Runway lights")
+    page = html(client.get("/queue"))
+    assert "Night shift" in page and "Runway lights" in page
