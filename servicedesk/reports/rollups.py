@@ -483,16 +483,21 @@ def aligned(start, end) -> bool:
 def counts(session: Session, metrics, dims, first: date, end: date, *, by_day: bool = False
            ) -> list[tuple]:
     """Summed rows [(metric, dim, key[, day], n)] for days ``first`` <= day < ``end``."""
-    r = _with_deltas(lambda t: sa.and_(t.c.metric.in_(list(metrics)), t.c.dim.in_(list(dims)),
-                                       t.c.day >= first, t.c.day < end)).c
+    r, cond = _with_deltas(session, lambda t: sa.and_(
+        t.c.metric.in_(list(metrics)), t.c.dim.in_(list(dims)), t.c.day >= first, t.c.day < end))
     cols = [r.metric, r.dim, r.key] + ([r.day] if by_day else [])
-    return session.execute(sa.select(*cols, sa.func.sum(r.n)).group_by(*cols)).all()
+    return session.execute(sa.select(*cols, sa.func.sum(r.n)).where(cond)
+                           .group_by(*cols)).all()
 
 
-def _with_deltas(where) -> sa.Subquery:
-    """report_counts plus the deltas not folded in yet (PostgreSQL), both filtered."""
-    return sa.union_all(*(sa.select(t.c.metric, t.c.dim, t.c.day, t.c.key, t.c.n).where(where(t))
+def _with_deltas(session: Session, where):
+    """(columns, condition) of report_counts plus, on PostgreSQL, the deltas not folded in yet (SQLite
+    has none: reading the table alone lets it group straight off the primary key)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return report_counts.c, where(report_counts)
+    both = sa.union_all(*(sa.select(t.c.metric, t.c.dim, t.c.day, t.c.key, t.c.n).where(where(t))
                           for t in (report_counts, report_count_deltas))).subquery("counts")
+    return both.c, sa.true()
 
 
 def compact(connection) -> int:
@@ -512,10 +517,11 @@ def percentiles(session: Session, kind: str, measure: str, first: date, end: dat
     histogram says which bucket holds each needed rank, one indexed query per rank reads the
     value inside its bucket (ix_report_durations_rank: kind, measure, bucket, value, day)."""
     d = report_durations.c
-    r = _with_deltas(lambda t: sa.and_(t.c.metric == f"{kind}.{measure}", t.c.dim == "hist",
-                                       t.c.day >= first, t.c.day < end)).c
+    r, cond = _with_deltas(session, lambda t: sa.and_(t.c.metric == f"{kind}.{measure}",
+                                                      t.c.dim == "hist", t.c.day >= first,
+                                                      t.c.day < end))
     hist = sorted((int(b), int(n)) for b, n in session.execute(
-        sa.select(r.key, sa.func.sum(r.n)).group_by(r.key)).all() if n)
+        sa.select(r.key, sa.func.sum(r.n)).where(cond).group_by(r.key)).all() if n)
     n = sum(count for _, count in hist)
     if not n:
         return 0, {p: None for p in ps}
