@@ -82,6 +82,7 @@ class Config:
     EMAIL_INTERVAL_SECONDS = int(_env("EMAIL_INTERVAL_SECONDS", "30"))
     #: How often the scheduler checks whether last week's report is due (sent once a week).
     WEEKLY_REPORT_INTERVAL_SECONDS = int(_env("WEEKLY_REPORT_INTERVAL_SECONDS", "3600"))
+    REPORT_ROLLUPS_INTERVAL_SECONDS = int(_env("REPORT_ROLLUPS_INTERVAL_SECONDS", "300"))
     #: The UI warns when the scheduler's heartbeat is older than this.
     SCHEDULER_STALE_SECONDS = int(_env("SCHEDULER_STALE_SECONDS", "180"))
     DISPLAY_TIMEZONE = _env("DISPLAY_TIMEZONE", "UTC")

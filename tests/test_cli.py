@@ -49,3 +49,36 @@ def test_create_admin_hashes_the_password_and_refuses_duplicates(file_app):
     short = runner.invoke(args=["sd", "create-admin", "--email", "x@example.com", "--name", "X",
                                 "--password", "short"])
     assert short.exit_code != 0 and "at least 8" in short.output
+
+
+def test_reports_rebuild_restores_the_rollups_from_the_tickets(file_app):
+    from servicedesk.accounts import services as accounts
+    from servicedesk.clock import utcnow
+    from servicedesk.reports.models import report_counts
+    from servicedesk.tickets import services as tickets
+
+    runner = file_app.test_cli_runner()
+    runner.invoke(args=["sd", "init-db"])
+    with file_app.app_context():
+        now = utcnow()
+        agent = accounts.create_user(db.session, email="a@example.com", name="A",
+                                     role=Role.agent, now=now)
+        caller = accounts.create_user(db.session, email="c@example.com", name="C",
+                                      role=Role.requester, now=now)
+        for n in range(3):
+            tickets.create_ticket(db.session, actor=agent, requester=caller, title=f"T{n}",
+                                  description="d", channel="phone", impact=2, urgency=2,
+                                  now=now)
+        db.session.commit()
+        kept = db.session.execute(sa.select(report_counts).order_by(
+            report_counts.c.metric, report_counts.c.dim, report_counts.c.key)).all()
+        assert ("ticket.created", "total", now.date(), "", 3) in [tuple(r) for r in kept]
+        db.session.execute(report_counts.delete())  # e.g. a restore without the rollups
+        db.session.commit()
+    result = runner.invoke(args=["sd", "reports-rebuild"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "Report rollups rebuilt:" in result.output
+    with file_app.app_context():
+        rebuilt = db.session.execute(sa.select(report_counts).order_by(
+            report_counts.c.metric, report_counts.c.dim, report_counts.c.key)).all()
+        assert rebuilt == kept

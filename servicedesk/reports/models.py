@@ -86,7 +86,10 @@ report_durations = sa.Table(
 
 @sa.event.listens_for(db.metadata, "after_create")
 def _create_report_triggers(target, connection, **kw) -> None:
-    """create_all (tests, init-db) gets the same triggers as the migration."""
+    """create_all (tests, init-db) gets the same triggers as the migration, once: only the
+    create_all call that creates the rollup table adds them (a later create_all on the same
+    database creates nothing and must not fail on triggers that exist)."""
     from servicedesk.reports.rollups import create_triggers
 
-    create_triggers(connection)
+    if report_counts in kw.get("tables", ()):
+        create_triggers(connection)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from servicedesk.accounts.models import Role, User
 from servicedesk.notifications.models import OutboundEmail
-from servicedesk.reports import charts, rollups
+from servicedesk.reports import charts
 from servicedesk.reports.dashboard import dashboard
 from servicedesk.reports.models import WeeklyReport
 from servicedesk.reports.queries import Period
@@ -33,11 +33,7 @@ def _dashboard_url(period: Period) -> str:
 
 def send_weekly_report(session: Session, now: datetime) -> tuple[date, int] | None:
     """Queue last week's report to every active manager; None if it was sent already or
-    there is nobody to send it to. Flushes; the caller commits.
-
-    Its hourly scheduler job also folds PostgreSQL's rollup deltas in (``rollups.compact``),
-    so what the dashboard sums stays about one hour of deltas."""
-    rollups.compact(session.connection())
+    there is nobody to send it to. Flushes; the caller commits."""
     period = last_week(now)
     if session.scalar(sa.select(WeeklyReport.id)
                       .where(WeeklyReport.period_start == period.first_day)) is not None:
