@@ -513,10 +513,9 @@ def durations(session: Session, period: Period, kind: ClockKind, *, rollup: bool
     """MTTA (kind=response) or MTTR (kind=resolution): see DEFINITIONS. Whole-day periods
     read the duration histogram (exact, reports/rollups.py); others the raw clocks."""
     if _from_rollup(period, rollup):
-        n, business = rollups.percentiles(session, kind.value, "business", period.first_day,
-                                          period.end.date())
-        _, wall = rollups.percentiles(session, kind.value, "wall", period.first_day,
-                                      period.end.date())
+        found = rollups.percentiles(session, kind.value, ("business", "wall"),
+                                    period.first_day, period.end.date())
+        (n, business), (_, wall) = found["business"], found["wall"]
         return Durations(n, business[0.5], business[0.9], wall[0.5], wall[0.9])
     C = SLAClock
     where = _stopped_clocks(period, kind)

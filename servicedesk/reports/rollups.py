@@ -22,6 +22,7 @@ The same statement text serves SQLite and PostgreSQL; only the day of an instant
 from __future__ import annotations
 
 from datetime import date
+from typing import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -511,29 +512,78 @@ def compact(connection) -> int:
         + _ADD_TAIL).rowcount
 
 
-def percentiles(session: Session, kind: str, measure: str, first: date, end: date,
-                ps=(0.5, 0.9)) -> tuple[int, dict[float, float | None]]:
-    """Exact percentile_cont of a duration over days ``first`` <= day < ``end``: the daily
-    histogram says which bucket holds each needed rank, one indexed query per rank reads the
-    value inside its bucket (ix_report_durations_rank: kind, measure, bucket, value, day)."""
+def percentiles(session: Session, kind: str, measures: Sequence[str], first: date, end: date,
+                ps=(0.5, 0.9)) -> dict[str, tuple[int, dict[float, float | None]]]:
+    """Exact percentile_cont of each duration ``measure`` (business, wall) of clock ``kind``
+    over days ``first`` <= day < ``end``, in two statements whatever the period: the daily
+    histograms say which bucket holds each needed rank, then one UNION of indexed slices
+    (ix_report_durations_rank: kind, measure, bucket, value, day) reads exactly the values at
+    those ranks. Returns {measure: (count, {p: value})}."""
+    r, cond = _with_deltas(session, lambda t: sa.and_(
+        t.c.metric.in_([f"{kind}.{m}" for m in measures]), t.c.dim == "hist",
+        t.c.day >= first, t.c.day < end))
+    hists: dict[str, list[tuple[int, int]]] = {m: [] for m in measures}
+    for metric, bucket, count in session.execute(
+            sa.select(r.metric, r.key, sa.func.sum(r.n)).where(cond).group_by(r.metric, r.key)):
+        if count:
+            hists[metric.split(".", 1)[1]].append((int(bucket), int(count)))
+    slices, totals = [], {}
+    for measure, hist in hists.items():
+        hist.sort()
+        totals[measure] = n = sum(count for _, count in hist)
+        if n:
+            slices += [(measure, *part) for part in _rank_slices(hist, ranks_needed(n, ps))]
+    at = _values_at(session, kind, slices, first, end)
+    return {measure: (totals[measure], interpolate(totals[measure], at[measure], ps))
+            if totals[measure] else (0, {p: None for p in ps}) for measure in measures}
+
+
+def _rank_slices(hist: list[tuple[int, int]], ranks: set[int]):
+    """(bucket, rank of the bucket's first value, offset in the bucket, how many) for each
+    run of consecutive wanted 0-based ``ranks`` inside one bucket of a sorted histogram
+    [(bucket, count)] (p50 needs ranks k and k+1: one slice of two, not two queries)."""
+    before = 0
+    for bucket, count in hist:
+        inside = sorted(rank - before for rank in ranks if before <= rank < before + count)
+        while inside:
+            run = [inside.pop(0)]
+            while inside and inside[0] == run[-1] + 1:
+                run.append(inside.pop(0))
+            yield bucket, before, run[0], len(run)
+        before += count
+
+
+def _values_at(session: Session, kind: str, slices, first: date, end: date
+               ) -> dict[str, dict[int, float]]:
+    """{measure: {rank: value}} for every (measure, bucket, before, offset, limit) slice, read
+    in one statement: a UNION ALL of indexed ORDER BY value LIMIT/OFFSET slices."""
+    at: dict[str, dict[int, float]] = {measure: {} for measure, *_ in slices}
+    if not slices:
+        return at
     d = report_durations.c
-    r, cond = _with_deltas(session, lambda t: sa.and_(t.c.metric == f"{kind}.{measure}",
-                                                      t.c.dim == "hist", t.c.day >= first,
-                                                      t.c.day < end))
-    hist = sorted((int(b), int(n)) for b, n in session.execute(
-        sa.select(r.key, sa.func.sum(r.n)).where(cond).group_by(r.key)).all() if n)
-    n = sum(count for _, count in hist)
-    if not n:
-        return 0, {p: None for p in ps}
-    at = {}
-    for rank in sorted(ranks_needed(n, ps)):
-        before = 0
-        for bucket, count in hist:
-            if rank < before + count:
-                break
-            before += count
-        at[rank] = session.scalar(
-            sa.select(d.value).where(d.kind == kind, d.measure == measure, d.bucket == bucket,
+    subs = [sa.select(d.value).where(d.kind == kind, d.measure == measure, d.bucket == bucket,
                                      d.day >= first, d.day < end)
-            .order_by(d.value).limit(1).offset(rank - before))
-    return n, interpolate(n, at, ps)
+            .order_by(d.value).limit(limit).offset(offset).subquery(f"s{i}")
+            for i, (measure, bucket, _before, offset, limit) in enumerate(slices)]
+    parts = [sa.select(sa.literal(i).label("part"), sub.c.value) for i, sub in enumerate(subs)]
+    by_part: dict[int, list[float]] = {}
+    for part, value in session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]):
+        by_part.setdefault(part, []).append(value)
+    for i, (measure, _bucket, before, offset, _limit) in enumerate(slices):
+        for j, value in enumerate(sorted(by_part.get(i, []))):
+            at[measure][before + offset + j] = value
+    return at
+    d = report_durations.c
+    parts = [sa.select(sa.literal(i).label("part"), sub.c.value).select_from(sub)
+             for i, sub in enumerate(
+                 sa.select(d.value).where(d.kind == kind, d.measure == measure,
+                                          d.bucket == bucket, d.day >= first, d.day < end)
+                 .order_by(d.value).limit(limit).offset(offset).subquery(f"s{i}")
+                 for measure, bucket, offset, limit in slices)]
+    rows = session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]).all()
+    by_part: dict[int, list[float]] = {}
+    for part, value in rows:
+        by_part.setdefault(part, []).append(value)
+    for i, (measure, _bucket, _offset, _limit) in enumerate(slices):
+        out.setdefault(measure, []).extend(sorted(by_part.get(i, [])))
+    return out

@@ -149,3 +149,14 @@ def _durations_match(db, periods):
     for p in periods:
         for kind in (ClockKind.response, ClockKind.resolution):
             assert q.durations(db, p, kind) == q.durations(db, p, kind, rollup=False), (p, kind)
+
+
+def test_rank_slices_read_each_run_of_wanted_ranks_once_and_split_at_bucket_edges():
+    from servicedesk.reports.rollups import _rank_slices
+
+    hist = [(1, 3), (2, 2), (5, 4)]  # ranks 0-2 in bucket 1, 3-4 in bucket 2, 5-8 in bucket 5
+    # a pair split by a bucket edge (2 | 3), a lone rank; each slice: bucket, before, offset, n
+    assert list(_rank_slices(hist, {2, 3, 7})) == [(1, 0, 2, 1), (2, 3, 0, 1), (5, 5, 2, 1)]
+    # p50's pair inside one bucket is one slice; p90's far rank in the same bucket another
+    assert list(_rank_slices(hist, {5, 6, 8})) == [(5, 5, 0, 2), (5, 5, 3, 1)]
+    assert list(_rank_slices(hist, set())) == []
