@@ -125,7 +125,7 @@ def to_json(d: dict) -> dict:
         "breaches": {"total": d["breach_total"], "latest": [
             {"ticket": b.ticket.number, "ticket_id": b.ticket.id, "kind": b.kind,
              "breached_at": _iso(b.breached_at), "late_business_seconds": round(b.late_seconds),
-             "tier": b.ticket.tier, "escalated_in_time": b.escalated_in_time}
+             "tier": b.tier, "escalated_in_time": b.escalated_in_time}
             for b in d["breaches"]]},
         "at_risk": {"total": d["at_risk_total"], "soonest": [
             {"ticket": t.number, "ticket_id": t.id, "kind": c.kind.value,

@@ -369,12 +369,27 @@ class Breach:
     breached_at: datetime
     late_seconds: float
     escalated_in_time: bool
+    #: The ticket's support tier when the clock breached (its history, not its tier now).
+    tier: int
 
 
 def _escalated_by(decided_at) -> sa.ColumnElement[bool]:
     return sa.exists().where(TicketEvent.ticket_id == Ticket.id,
                              TicketEvent.kind == EventKind.escalated,
                              TicketEvent.created_at <= decided_at)
+
+
+def _tier_at(instant) -> sa.ColumnElement:
+    """The ticket's tier at ``instant``: the last tier change up to then, else the tier the
+    first later change started from, else the tier it has now (it never changed)."""
+    E = TicketEvent
+    tier_change = sa.and_(E.ticket_id == Ticket.id, E.kind == EventKind.field_changed,
+                          E.field == "tier")
+    before = (sa.select(E.new_value).where(tier_change, E.created_at <= instant)
+              .order_by(E.created_at.desc(), E.id.desc()).limit(1).scalar_subquery())
+    after = (sa.select(E.old_value).where(tier_change, E.created_at > instant)
+             .order_by(E.created_at, E.id).limit(1).scalar_subquery())
+    return sa.func.coalesce(before, after, sa.cast(Ticket.tier, sa.String))
 
 
 def breach_count(session: Session, period: Period, now: datetime) -> int:
@@ -402,15 +417,16 @@ def breaches(session: Session, period: Period, now: datetime, *, limit: int = 50
     j = _latest_breaches(period, now, limit + offset)
     where = j.c.is_breach == 1
     rows = session.execute(
-        sa.select(Ticket, SLAClock, j.c.decided_at, _escalated_by(j.c.decided_at))
+        sa.select(Ticket, SLAClock, j.c.decided_at, _escalated_by(j.c.decided_at),
+                  _tier_at(j.c.decided_at))
         .join(SLAClock, SLAClock.id == j.c.clock_id).join(Ticket, Ticket.id == j.c.ticket_id)
         .where(where).order_by(j.c.decided_at.desc(), j.c.clock_id.desc())
         .limit(limit).offset(offset)).all()
     cache = CalendarCache(session)
     out = [Breach(ticket=t, kind=c.kind.value, breached_at=at, escalated_in_time=bool(esc),
                   late_seconds=max(0.0, elapsed_seconds(c, cache.get(c.calendar_id), now)
-                                   - c.target_seconds))
-           for t, c, at, esc in rows]
+                                   - c.target_seconds), tier=int(tier))
+           for t, c, at, esc, tier in rows]
     return total, out
 
 

@@ -59,8 +59,9 @@ def _trend(r: Request) -> Iterator[tuple]:
 
 def _breaches(r: Request) -> Iterator[tuple]:
     j = q.judged_clocks(r.period, r.now)
-    stmt = (sa.select(Ticket.id, Ticket.title, Ticket.priority, Ticket.tier, Ticket.group_id,
-                      SLAClock, j.c.decided_at, q._escalated_by(j.c.decided_at))
+    stmt = (sa.select(Ticket.id, Ticket.title, Ticket.priority, q._tier_at(j.c.decided_at),
+                      Ticket.group_id, SLAClock, j.c.decided_at,
+                      q._escalated_by(j.c.decided_at))
             .join(SLAClock, SLAClock.id == j.c.clock_id).join(Ticket, Ticket.id == j.c.ticket_id)
             .where(j.c.is_breach == 1).order_by(j.c.decided_at.desc(), j.c.clock_id.desc()))
     cache = CalendarCache(r.session)
@@ -68,7 +69,7 @@ def _breaches(r: Request) -> Iterator[tuple]:
     for tid, title, prio, tier, gid, clock, at, esc in _stream(r.session, stmt):
         late = max(0.0, elapsed_seconds(clock, cache.get(clock.calendar_id), r.now)
                    - clock.target_seconds)
-        yield format_number(tid), title, clock.kind.value, at, round(late), f"P{prio}", tier, \
+        yield format_number(tid), title, clock.kind.value, at, round(late), f"P{prio}", int(tier), \
             groups.get(gid, ""), bool(esc)
 
 

@@ -73,6 +73,21 @@ def test_breaches_list_with_business_lateness_and_escalation(desk, db):
         (desk.t["T2"].id, "response", at(3, 2, 17), 1800, False),
     ]
     assert [r.ticket.tier for r in rows] == [1, 2, 1, 1]
+    assert [r.tier for r in rows] == [1, 2, 1, 1]  # T3 was escalated before its breach
+
+
+def test_a_breach_keeps_the_tier_it_happened_at_after_a_later_escalation(desk, db, clock,
+                                                                         make):
+    from servicedesk.escalation.services import escalate_to_group
+
+    clock.set(at(3, 5, 9))  # a desk ticket nobody answers: its response breaches at 10:00
+    t8 = make.ticket(actor=desk.agent, group_id=desk.desk.id)
+    clock.set(NOW)  # it goes to the experts only now, days after the breach
+    escalate_to_group(db, t8, desk.experts, actor=desk.agent, now=NOW, reason="Still broken")
+    db.flush()
+    assert t8.tier == 2
+    _, rows = q.breaches(db, PERIOD, NOW)
+    assert [(r.ticket.id, r.tier) for r in rows if r.ticket.id == t8.id] == [(t8.id, 1)] * 2
 
 
 def test_at_risk_within_one_business_hour(desk, db):
