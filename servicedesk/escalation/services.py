@@ -19,7 +19,7 @@ from servicedesk.errors import Conflict, InvalidTransition, PermissionDenied, Va
 from servicedesk.escalation.models import Budget, EngagementState, VendorEngagement
 from servicedesk.notifications.services import NoticeBatch, notify
 from servicedesk.sla import services as sla
-from servicedesk.sla.bulk import insert_rows
+from servicedesk.db import insert_rows
 from servicedesk.sla.models import (
     Calendar, ClockKind, EscalationAction, SLAClock,
 )

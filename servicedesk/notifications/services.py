@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from servicedesk.accounts.models import User
 from servicedesk.notifications.models import Notification, OutboundEmail
-from servicedesk.sla.bulk import insert_rows
+from servicedesk.db import insert_rows
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(minutes=1)

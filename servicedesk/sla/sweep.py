@@ -24,7 +24,7 @@ from sqlalchemy.orm.util import identity_key
 from servicedesk.escalation.services import ActionLog, apply_rules
 from servicedesk.sla import services as sla
 from servicedesk.sla.batch import BatchReader, ClockView
-from servicedesk.sla.bulk import insert_rows, update_rows
+from servicedesk.db import insert_rows, update_rows
 from servicedesk.sla.models import ClockFiring, SLAClock
 from servicedesk.tickets.models import EventKind, Ticket
 
