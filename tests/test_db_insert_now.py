@@ -1,7 +1,11 @@
-"""db.insert_now: INSERT ... RETURNING without the unit of work, objects left as loaded rows."""
+"""db.insert_now: INSERT ... RETURNING without the unit of work, objects left as loaded rows;
+db.insert_rows / db.update_rows: many rows in one statement."""
+from datetime import timedelta
+
+import pytest
 import sqlalchemy as sa
 
-from servicedesk.db import insert_now
+from servicedesk.db import insert_now, insert_rows, update_rows
 from servicedesk.tickets.models import Channel, EventKind, Status, Ticket, TicketEvent
 
 
@@ -48,3 +52,61 @@ def test_several_rows_keep_their_order_and_later_updates_are_versioned(db, make,
 
 def test_nothing_to_insert_is_a_no_op(db):
     insert_now(db)
+
+
+# --- the bulk writers (insert_rows, update_rows): executemany on SQLite, binary on PostgreSQL --
+
+def test_insert_rows_converts_values_and_fills_scalar_defaults(db, make, clock):
+    caller = make.requester()
+    ticket = new_ticket(caller, now=clock.now(), then=clock.now())
+    insert_now(db, ticket)
+    insert_rows(db, TicketEvent.__table__, [
+        {"ticket_id": ticket.id, "actor_id": None, "kind": kind, "created_at": clock.now(),
+         "field": field, "body": body}
+        for kind, field, body in ((EventKind.sla, "resolution", "50% 'passed'"),
+                                  (EventKind.escalated, None, 'quote " and \\ back'),
+                                  (EventKind.comment, "x", None))])
+    rows = db.execute(sa.select(TicketEvent.__table__).where(TicketEvent.ticket_id == ticket.id)
+                      .order_by(TicketEvent.id)).mappings().all()
+    assert [(r["kind"], r["field"], r["body"], r["is_public"]) for r in rows] == [
+        ("sla", "resolution", "50% 'passed'", False),  # is_public: the column's default
+        ("escalated", None, 'quote " and \\ back', False),
+        ("comment", "x", None, False)]
+    assert all(r["created_at"] == clock.now() for r in rows)
+    assert db.scalars(sa.select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)
+                      .order_by(TicketEvent.id)).all() == [EventKind.sla, EventKind.escalated,
+                                                          EventKind.comment]
+
+
+def test_update_rows_matches_every_key_and_counts_the_rows_it_changed(db, make, clock):
+    caller = make.requester()
+    tickets = [new_ticket(caller, now=clock.now(), then=clock.now()) for _ in range(3)]
+    insert_now(db, *tickets)
+    later = clock.now() + timedelta(hours=1)
+    rows = [{"id": t.id, "version": 1 if i < 2 else 7, "new_version": 2,
+             "status": Status.in_progress, "tier": 2, "updated_at": later}
+            for i, t in enumerate(tickets)]  # the third one's version does not match
+    updated = update_rows(db, Ticket.__table__, rows, match=("id", "version"),
+                          set_={"version": "new_version", "status": "status", "tier": "tier",
+                                "updated_at": "updated_at"})
+    assert updated == 2
+    stored = db.execute(sa.select(Ticket.id, Ticket.version, Ticket.status, Ticket.tier,
+                                  Ticket.updated_at)
+                        .where(Ticket.id.in_([t.id for t in tickets])).order_by(Ticket.id)).all()
+    assert [tuple(r) for r in stored] == [
+        (tickets[0].id, 2, Status.in_progress, 2, later),
+        (tickets[1].id, 2, Status.in_progress, 2, later),
+        (tickets[2].id, 1, Status.new, 1, clock.now())]
+
+
+def test_bulk_writer_errors_are_sqlalchemy_errors(db, clock):
+    with pytest.raises(sa.exc.IntegrityError):  # no such ticket: the foreign key refuses it
+        insert_rows(db, TicketEvent.__table__, [
+            {"ticket_id": 987654321, "actor_id": None, "kind": EventKind.comment,
+             "created_at": clock.now(), "body": "orphan"}])
+        db.flush()
+
+
+def test_no_rows_is_a_no_op(db):
+    insert_rows(db, TicketEvent.__table__, [])
+    assert update_rows(db, Ticket.__table__, [], set_={"tier": "tier"}) == 0
