@@ -15,6 +15,7 @@ and prints requests/s, p50/p95 latency and the ratio tickets/s / healthz req/s
     python bench/intake.py                      # 5,000 tickets on SQLite and PostgreSQL
     python bench/intake.py --db sqlite --tickets 1000 --workers 4 --threads 1
     python bench/intake.py --profile 500 [--cprofile]   # in-process CPU per request, no HTTP
+    python bench/intake.py --floor              # also the raw-SQL floor (bench/_floor_app.py)
 
 See bench/README.md.
 """
@@ -191,10 +192,10 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(env: dict[str, str], port: int, workers: int, threads: int,
-             log: Path) -> Iterator[subprocess.Popen]:
+             log: Path, app: str = "wsgi:app") -> Iterator[subprocess.Popen]:
     cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
            str(threads), "--bind", f"{HOST}:{port}", "--log-level", "warning",
-           "--keep-alive", "30", "wsgi:app"]
+           "--keep-alive", "30", "--pythonpath", str(ROOT / "bench"), app]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -343,17 +344,23 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
         def healthz(i: int):
             return "GET", "/healthz", None, {}
 
+        def alert(i: int) -> bytes:
+            return json.dumps({
+                "title": f"Bench alert {i}: belt {i % 12 + 1} motor fault",
+                "description": "Probe reports the belt motor tripped (E17); bags piling up.",
+                "impact": i % 3 + 1, "urgency": (i // 3) % 3 + 1, "channel": "monitoring",
+                "requester_id": boot["requester_id"]}).encode()
+
         def create(i: int):
-            body = {"title": f"Bench alert {i}: belt {i % 12 + 1} motor fault",
-                    "description": "Probe reports the belt motor tripped (E17); bags piling up.",
-                    "impact": i % 3 + 1, "urgency": (i // 3) % 3 + 1, "channel": "monitoring",
-                    "requester_id": boot["requester_id"]}
-            return "POST", "/api/v1/tickets", json.dumps(body).encode(), auth
+            return "POST", "/api/v1/tickets", alert(i), auth
+
+        def floor(i: int):
+            return "POST", "/bench/floor", alert(i + args.tickets), auth
 
         print(f"== {kind}: gunicorn {args.workers} worker(s) x {args.threads} thread(s), "
               f"{args.clients} clients, {args.tickets} tickets ==", flush=True)
-        with gunicorn(env, port, args.workers, args.threads,
-                      Path(inst) / "gunicorn.log") as master:
+        with gunicorn(env, port, args.workers, args.threads, Path(inst) / "gunicorn.log",
+                      "_floor_app:app" if args.floor else "wsgi:app") as master:
             probe = run_load("probe", port, 1, 1, create, 201)
             if probe.errors:
                 status = next(iter(probe.errors))
@@ -362,11 +369,15 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
                                      "not there yet.")
                 raise SystemExit(f"POST /api/v1/tickets failed: {status} {probe.sample_error}")
             run_load("warm-up", port, 200 * args.workers, args.clients, healthz, 200)
-            base, made = interleaved(port, args, healthz, create, master)
-            print(base.line(), flush=True)
-            print(made.line(), flush=True)
+            base, made, raw = interleaved(port, args, healthz, create,
+                                          floor if args.floor else None, master)
+            for result in (base, made, raw):
+                if result is not None:
+                    print(result.line(), flush=True)
         stored = count_tickets(env)
         expected = args.tickets + 1 - sum(made.errors.values())
+        if raw is not None:
+            expected += raw.requests - sum(raw.errors.values())
         ratio = made.rate / base.rate
         verdict = "ok" if ratio >= TARGET_RATIO else "MISSED"
         print(f"  ratio tickets/s / healthz req/s: {ratio:.1%} (target >= {TARGET_RATIO:.0%}) "
@@ -375,6 +386,10 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
         if cpu_ratio is not None:
             print(f"  server CPU per request healthz / ticket: {cpu_ratio:.1%} (what the ratio "
                   "would be if the server's CPU were the only limit)", flush=True)
+        if raw is not None and raw.cpu_ms and base.cpu_ms:
+            print(f"  floor (raw SQL, bench/_floor_app.py) / healthz: {raw.rate / base.rate:.1%} "
+                  f"of the request rate, {base.cpu_ms / raw.cpu_ms:.1%} in server CPU: the best "
+                  "any intake code could do on this stack", flush=True)
         if stored != expected:
             print("  WARNING: stored ticket count differs from successful requests")
         return {"database": kind, "healthz_rps": round(base.rate, 1),
@@ -385,16 +400,20 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict:
                 "tickets_cpu_ms": made.cpu_ms and round(made.cpu_ms, 3),
                 "cpu_ratio": cpu_ratio and round(cpu_ratio, 4),
                 "errors": sum(made.errors.values()), "stored": stored, "rounds": args.rounds,
-                "workers": args.workers, "threads": args.threads, "clients": args.clients}
+                "workers": args.workers, "threads": args.threads, "clients": args.clients,
+                **({"floor_per_s": round(raw.rate, 1), "floor_ratio": round(raw.rate / base.rate, 4),
+                    "floor_cpu_ms": raw.cpu_ms and round(raw.cpu_ms, 3)} if raw else {})}
 
 
 def interleaved(port: int, args: argparse.Namespace, healthz: Request, create: Request,
-                master: subprocess.Popen) -> tuple[Result, Result]:
-    """Both loads in ``args.rounds`` alternating rounds, so a change in the machine's load
-    (other work on a shared machine) hits both alike and the ratio stays fair."""
+                floor: Request | None, master: subprocess.Popen
+                ) -> tuple[Result, Result, Result | None]:
+    """The loads in ``args.rounds`` alternating rounds, so a change in the machine's load
+    (other work on a shared machine) hits them alike and the ratio stays fair."""
     rounds = max(1, args.rounds)
     base = Result("GET /healthz", 0, 0.0, [], cpu_seconds=0.0)
     made = Result("POST /api/v1/tickets", 0, 0.0, [], cpu_seconds=0.0)
+    raw = Result("POST /bench/floor", 0, 0.0, [], cpu_seconds=0.0) if floor else None
     checks, tickets = args.healthz or args.tickets, args.tickets
     for r in range(rounds):
         n_checks = checks * (r + 1) // rounds - checks * r // rounds
@@ -402,7 +421,10 @@ def interleaved(port: int, args: argparse.Namespace, healthz: Request, create: R
         base.add(run_load(base.name, port, n_checks, args.clients, healthz, 200, master))
         made.add(run_load(made.name, port, n_tickets, args.clients, create, 201, master,
                           first=tickets * r // rounds))
-    return base, made
+        if raw is not None:
+            raw.add(run_load(raw.name, port, n_tickets, args.clients, floor, 201, master,
+                             first=tickets * r // rounds))
+    return base, made, raw
 
 
 def main() -> None:
@@ -422,6 +444,9 @@ def main() -> None:
                         help="instead of the HTTP load: CPU per request in-process, N of each")
     parser.add_argument("--cprofile", action="store_true",
                         help="with --profile: also print a cProfile of N ticket creations")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time POST /bench/floor: the same rows written by raw SQL "
+                             "(bench/_floor_app.py), the lower bound of intake on this stack")
     parser.add_argument("--profile-in-process", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--count", action="store_true", help=argparse.SUPPRESS)
