@@ -497,6 +497,10 @@ _RESPOND = {1: (2, 10), 2: (5, 30), 3: (10, 120), 4: (20, 240)}
 _WORK = {1: (30, 180), 2: (60, 480), 3: (120, 1440), 4: (240, 2880)}
 
 
+#: The demo desk's calendar (the default office calendar, renamed and widened).
+DESK_HOURS_NAME = "Airport desk hours"
+
+
 def seed(session: Session, *, now: datetime, tickets: int = 300, seed: int = 2026) -> str:
     """Fill an empty database with the airport-drill desk; return a printable summary.
 
@@ -547,6 +551,7 @@ class _DemoDesk:
 
     def build(self, count: int, seed_value: int) -> str:
         self._people()
+        self._desk_hours()
         self._catalog()
         token = self._monitoring_token()
         self._tickets(count)
@@ -554,6 +559,23 @@ class _DemoDesk:
         self.knowledge = self._knowledge()
         self.feedback = self._feedback()
         return self._summary(count, seed_value, token)
+
+    def _desk_hours(self) -> None:
+        """An airport works every day: the P2-P4 policies' office calendar (09-17 on weekdays
+        by default) becomes the desk's hours, 06:00-22:00 every day, so that a ticket logged on
+        a Saturday or at 07:00 counts business time (with office hours most of them would
+        count none, and the dashboard's business-time MTTA would read 0 min)."""
+        from servicedesk.sla import admin as sla_admin
+        from servicedesk.sla.models import Calendar
+
+        office = self.s.scalar(sa.select(Calendar).where(Calendar.name == "Business hours"))
+        if office is None:  # a database without the default policies: nothing to adjust
+            return
+        sla_admin.update_calendar(
+            self.s, office, actor=self.users["admin@demo.test"], name=DESK_HOURS_NAME,
+            timezone="UTC", weekly={day: ["06:00-22:00"] for day in
+                                    ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+            now=self.start)
 
     def _knowledge(self) -> str:
         """Articles, their usage and a known error (servicedesk/knowledge/demo.py)."""

@@ -174,3 +174,27 @@ def test_demo_has_answered_surveys_and_unmet_requests_for_the_managers_view(db, 
     assert len({u.category for u in unmet}) >= 4
     assert all(clock.now() - demo.HISTORY <= u.created_at <= clock.now() for u in unmet)
     assert all(u.recorded_by.role is Role.agent for u in unmet)
+
+
+def test_the_demo_desk_counts_business_time_on_every_day_of_the_week(db, clock):
+    """An airport desk works daily: with office hours (weekdays 09-17) most demo tickets
+    would count no business time at all and the dashboard's business MTTA would read 0."""
+    from servicedesk.sla.defaults import seed_defaults
+    from servicedesk.sla.models import Calendar, ClockKind, SLAClock, SLAPolicy
+
+    seed_defaults(db)
+    demo.seed(db, now=clock.now(), tickets=N)
+
+    desk = db.scalar(sa.select(Calendar).where(Calendar.name == demo.DESK_HOURS_NAME))
+    assert desk is not None and not desk.is_builtin
+    assert desk.weekly == {day: ["06:00-22:00"]
+                           for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    by_priority = {p.priority: p.calendar for p in db.scalars(sa.select(SLAPolicy))}
+    assert by_priority[1].is_builtin and {by_priority[p] for p in (2, 3, 4)} == {desk}
+
+    stopped = db.scalars(sa.select(SLAClock).where(
+        SLAClock.calendar_id == desk.id, SLAClock.kind == ClockKind.response,
+        SLAClock.stopped_at.is_not(None), SLAClock.stopped_at > SLAClock.started_at)).all()
+    assert len(stopped) >= 20
+    uncounted = [c for c in stopped if c.elapsed_before == 0]
+    assert len(uncounted) / len(stopped) < 0.2
