@@ -9,7 +9,8 @@ says, of 1 -- the old full scans of ``reference.py`` are the oracle, and
 
 Triggers, not ORM events, maintain it, so every write path counts: the ORM, the sweep's Core
 executemany UPDATEs, Core INSERT...RETURNING intake, manual SQL. Each trigger moves a row's
-contribution: subtract what the old row contributed, add what the new one does.
+contribution: subtract what the old row contributed, add what the new one does, in one grouped
+statement (``_net``), so what did not change cancels out and is not written.
 
 * ``sla_clocks`` INSERT/UPDATE/DELETE: the clock's contribution under the ticket's dimensions.
 * ``tickets`` UPDATE of a dimension: every clock of the ticket moves from the old to the new
@@ -52,6 +53,16 @@ def _for_dialect(statement: str, dialect: str) -> str:
     return statement.replace(_ADD, _DELTA).replace(_ADD_TAIL, "")
 
 
+def _net(*parts: str) -> str:
+    """One INSERT ... ON CONFLICT adding, per rollup row, the sum of what the ``parts`` give
+    (SELECTs of metric, dim, day, dkey, n). A trigger that moves a row's contribution takes
+    out the old one and adds the new one in one statement: what did not change cancels out
+    and is not written (fewer statements, and no +1/-1 pairs appended as deltas). Grouped, so
+    one statement never touches a rollup row twice (PostgreSQL refuses that)."""
+    return (_ADD + "SELECT metric, dim, day, dkey, sum(n) FROM (" + " UNION ALL ".join(parts)
+            + ") z GROUP BY metric, dim, day, dkey HAVING sum(n) <> 0" + _ADD_TAIL)
+
+
 def _day(expr: str, dialect: str) -> str:
     if dialect == "sqlite":
         return f"date({expr})"  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]' UTC
@@ -73,9 +84,15 @@ def _decided(c: str) -> str:
             f"{c}.stopped_at IS NOT NULL AND NOT {c}.is_cancelled))")
 
 
-def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
-          ticket: str | None = None) -> str:
-    """INSERT ... ON CONFLICT adding ``sign`` per judged (and breached) clock.
+def _bump(clock: str, sign: int, dialect: str, **kw) -> str:
+    """INSERT ... ON CONFLICT adding ``sign`` per judged (and breached) clock (``_bump_rows``)."""
+    return _net(_bump_rows(clock, sign, dialect, **kw))
+
+
+def _bump_rows(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
+               ticket: str | None = None) -> str:
+    """The rollup rows (metric, dim, day, dkey, n) adding ``sign`` per judged (and breached)
+    clock.
 
     ``clock`` is the row alias (NEW, OLD, or ``c`` over ``sla_clocks`` of ticket ``clocks_of``);
     the dimensions come from the row ``ticket`` (NEW/OLD of tickets) or, when None, from the
@@ -92,17 +109,12 @@ def _bump(clock: str, sign: int, dialect: str, *, clocks_of: str | None = None,
     where_ticket = f"{c}.ticket_id = {clocks_of} AND " if clocks_of else ""
     decided = _decided(c)
     day = _day(f"COALESCE({c}.breached_at, {c}.stopped_at)", dialect)
-    # Grouped, so one statement never touches a rollup row twice (PostgreSQL refuses that).
-    return (
-        _ADD +
-        "SELECT metric, dim, day, dkey, sum(n) FROM ("
-        f"SELECT CAST({c}.kind AS VARCHAR(12)) || o.suffix AS metric, d.dim AS dim, "
-        f"{day} AS day, d.dkey AS dkey, {sign} AS n "
-        f"FROM {source}(SELECT '.judged' AS suffix, 0 AS breach UNION ALL "
-        f"SELECT '.breached', 1) o, {dims} d "
-        f"WHERE {where_ticket}{decided} "
-        f"AND (o.breach = 0 OR {c}.breached_at IS NOT NULL)) x GROUP BY metric, dim, day, dkey "
-        + _ADD_TAIL)
+    return (f"SELECT CAST({c}.kind AS VARCHAR(12)) || o.suffix AS metric, d.dim AS dim, "
+            f"{day} AS day, d.dkey AS dkey, {sign} AS n "
+            f"FROM {source}(SELECT '.judged' AS suffix, 0 AS breach UNION ALL "
+            f"SELECT '.breached', 1) o, {dims} d "
+            f"WHERE {where_ticket}{decided} "
+            f"AND (o.breach = 0 OR {c}.breached_at IS NOT NULL)")
 
 
 # --- durations (MTTA, MTTR): exact percentiles from a histogram and one bucket -------------
@@ -190,9 +202,14 @@ def _tier_touch(tier: str) -> str:
     return f"(e.field = 'tier' AND (e.old_value = '{tier}' OR e.new_value = '{tier}'))"
 
 
-def _ticket_bump(t: str, sign: int, dialect: str, *, source: str = "", new_row: bool = False,
+def _ticket_bump(t: str, sign: int, dialect: str, **kw) -> str:
+    """INSERT ... ON CONFLICT adding ``sign`` for what ticket row ``t`` contributes."""
+    return _net(_ticket_rows(t, sign, dialect, **kw))
+
+
+def _ticket_rows(t: str, sign: int, dialect: str, *, source: str = "", new_row: bool = False,
                  **flag_kw) -> str:
-    """INSERT ... ON CONFLICT adding ``sign`` for what ticket row ``t`` contributes (``source``:
+    """The rollup rows adding ``sign`` for what ticket row ``t`` contributes (``source``:
     a FROM clause when ``t`` is a table alias). ``new_row``: a ticket being inserted, which no
     event or article use can reference yet (foreign keys), so its history flags are false."""
     f = _flags(t, **flag_kw)
@@ -209,10 +226,7 @@ def _ticket_bump(t: str, sign: int, dialect: str, *, source: str = "", new_row: 
     rows = " UNION ALL ".join(
         f"SELECT '{metric}' AS metric, {day} AS day, CASE WHEN {cond} THEN {sign} ELSE 0 END "
         f"AS n{source}" for metric, day, cond in parts)
-    return (_ADD +
-            f"SELECT metric, 'total', day, '', sum(n) FROM ({rows}) x WHERE n <> 0 "
-            "GROUP BY metric, day "
-            + _ADD_TAIL)
+    return f"SELECT metric, 'total' AS dim, day, '' AS dkey, n FROM ({rows}) x WHERE n <> 0"
 
 
 _TICKET_FLOW_FIELDS = ("created_at", "resolved_at", "is_first_contact_resolution", "tier")
@@ -227,23 +241,23 @@ def _ticket_triggers(dialect: str) -> dict:
                                   [_ticket_bump("NEW", 1, dialect, new_row=True)]),
         "trg_report_ticket_upd": ("tickets", "UPDATE",
                                   _changed_sql(_TICKET_FLOW_FIELDS, dialect),
-                                  [_ticket_bump("OLD", -1, dialect),
-                                   _ticket_bump("NEW", 1, dialect)]),
-        "trg_report_event_ins": ("ticket_events", "INSERT", _EVENT_WHEN, [
-            _ticket_bump("t", -1, dialect, source=of_event, not_event="NEW.id"),
-            _ticket_bump("t", 1, dialect, source=of_event)]),
-        "trg_report_use_ins": ("article_uses", "INSERT", "NEW.is_resolution", [
-            _ticket_bump("t", -1, dialect, source=of_event, not_use="NEW.id"),
-            _ticket_bump("t", 1, dialect, source=of_event)]),
+                                  [_net(_ticket_rows("OLD", -1, dialect),
+                                        _ticket_rows("NEW", 1, dialect))]),
+        "trg_report_event_ins": ("ticket_events", "INSERT", _EVENT_WHEN, [_net(
+            _ticket_rows("t", -1, dialect, source=of_event, not_event="NEW.id"),
+            _ticket_rows("t", 1, dialect, source=of_event))]),
+        "trg_report_use_ins": ("article_uses", "INSERT", "NEW.is_resolution", [_net(
+            _ticket_rows("t", -1, dialect, source=of_event, not_use="NEW.id"),
+            _ticket_rows("t", 1, dialect, source=of_event))]),
         # A use never moves to another ticket; is_resolution may turn on.
         "trg_report_use_upd": ("article_uses", "UPDATE",
-                               _changed_sql(("is_resolution",), dialect), [
-            _ticket_bump("t", -1, dialect, source=of_event, not_use="NEW.id",
+                               _changed_sql(("is_resolution",), dialect), [_net(
+            _ticket_rows("t", -1, dialect, source=of_event, not_use="NEW.id",
                          use_before="OLD.is_resolution"),
-            _ticket_bump("t", 1, dialect, source=of_event)]),
-        "trg_report_use_del": ("article_uses", "DELETE", "OLD.is_resolution", [
-            _ticket_bump("t", -1, dialect, source=of_old_use, use_before="OLD.is_resolution"),
-            _ticket_bump("t", 1, dialect, source=of_old_use)]),
+            _ticket_rows("t", 1, dialect, source=of_event))]),
+        "trg_report_use_del": ("article_uses", "DELETE", "OLD.is_resolution", [_net(
+            _ticket_rows("t", -1, dialect, source=of_old_use, use_before="OLD.is_resolution"),
+            _ticket_rows("t", 1, dialect, source=of_old_use))]),
     }
 
 
@@ -267,9 +281,13 @@ def _resolution_clocks(tid: str, *, without: str | None = None, plus: str | None
     return sql
 
 
-def _people_bump(t: str, sign: int, dialect: str, *, tid: str, source: str | None = None,
+def _people_bump(t: str, sign: int, dialect: str, **kw) -> str:
+    return _net(_people_rows(t, sign, dialect, **kw))
+
+
+def _people_rows(t: str, sign: int, dialect: str, *, tid: str, source: str | None = None,
                  **clock_kw) -> str:
-    """What ticket ``t`` contributes to the people figures: one row per resolution clock
+    """The rollup rows of what ticket ``t`` contributes to the people figures: one row per resolution clock
     (or one without a clock), under its assignee on its resolution day."""
     clocks = _resolution_clocks(tid, **clock_kw)
     base = f"FROM {source or '(SELECT 1 AS one) o'} LEFT JOIN ({clocks}) x ON 1 = 1 "
@@ -287,13 +305,11 @@ def _people_bump(t: str, sign: int, dialect: str, *, tid: str, source: str | Non
         f"SELECT '{metric}' AS metric, {day} AS day, "
         f"CAST({t}.assignee_id AS VARCHAR(40)) AS dkey, {value} AS n {base}{where}"
         for metric, value in values)
-    return (_ADD +
-            f"SELECT metric, 'assignee', day, dkey, sum(n) FROM ({rows}) y WHERE n <> 0 "
-            "GROUP BY metric, day, dkey "
-            + _ADD_TAIL)
+    return f"SELECT metric, 'assignee' AS dim, day, dkey, n FROM ({rows}) y WHERE n <> 0"
 
 
 _RESOLUTION_CLOCK = "NEW.kind = 'resolution' AND NEW.engagement_id IS NULL"
+_ASSIGNED_RESOLVED = "(NEW.resolved_at IS NOT NULL AND NEW.assignee_id IS NOT NULL)"
 _PEOPLE_TICKET_FIELDS = ("assignee_id", "resolved_at", "is_first_contact_resolution")
 _PEOPLE_CLOCK_FIELDS = ("kind", "elapsed_before", "breached_at", "engagement_id", "ticket_id")
 
@@ -305,27 +321,29 @@ def _people_triggers(dialect: str) -> dict:
                                          "NEW.resolved_at IS NOT NULL AND "
                                          "NEW.assignee_id IS NOT NULL",
                                          [_people_bump("NEW", 1, dialect, tid="NEW.id")]),
+        # Only a ticket resolved with an assignee (before or after) counts for anyone.
         "trg_report_people_ticket_upd": (
-            "tickets", "UPDATE", _changed_sql(_PEOPLE_TICKET_FIELDS, dialect),
-            [_people_bump("OLD", -1, dialect, tid="NEW.id"),
-             _people_bump("NEW", 1, dialect, tid="NEW.id")]),
-        "trg_report_people_clock_ins": ("sla_clocks", "INSERT", _RESOLUTION_CLOCK, [
-            _people_bump("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
+            "tickets", "UPDATE", f"({_changed_sql(_PEOPLE_TICKET_FIELDS, dialect)}) AND ("
+            f"{_ASSIGNED_RESOLVED.replace('NEW.', 'OLD.')} OR {_ASSIGNED_RESOLVED})",
+            [_net(_people_rows("OLD", -1, dialect, tid="NEW.id"),
+                  _people_rows("NEW", 1, dialect, tid="NEW.id"))]),
+        "trg_report_people_clock_ins": ("sla_clocks", "INSERT", _RESOLUTION_CLOCK, [_net(
+            _people_rows("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
                          without="NEW.id"),
-            _people_bump("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new)]),
+            _people_rows("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new))]),
         # A clock never moves to another ticket.
         "trg_report_people_clock_upd": (
             "sla_clocks", "UPDATE",
             f"({_changed_sql(_PEOPLE_CLOCK_FIELDS, dialect)}) AND (("
-            f"{_RESOLUTION_CLOCK.replace('NEW.', 'OLD.')}) OR ({_RESOLUTION_CLOCK}))", [
-                _people_bump("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
+            f"{_RESOLUTION_CLOCK.replace('NEW.', 'OLD.')}) OR ({_RESOLUTION_CLOCK}))", [_net(
+                _people_rows("t", -1, dialect, tid="NEW.ticket_id", source=ticket_of_new,
                              without="NEW.id", plus="OLD"),
-                _people_bump("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new)]),
+                _people_rows("t", 1, dialect, tid="NEW.ticket_id", source=ticket_of_new))]),
         "trg_report_people_clock_del": ("sla_clocks", "DELETE",
-                                        _RESOLUTION_CLOCK.replace("NEW.", "OLD."), [
-            _people_bump("t", -1, dialect, tid="OLD.ticket_id", source=ticket_of_old,
+                                        _RESOLUTION_CLOCK.replace("NEW.", "OLD."), [_net(
+            _people_rows("t", -1, dialect, tid="OLD.ticket_id", source=ticket_of_old,
                          plus="OLD"),
-            _people_bump("t", 1, dialect, tid="OLD.ticket_id", source=ticket_of_old)]),
+            _people_rows("t", 1, dialect, tid="OLD.ticket_id", source=ticket_of_old))]),
     }
 
 
@@ -352,7 +370,8 @@ def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
         "trg_report_clock_upd": ("sla_clocks", "UPDATE",
                                  f"({_changed_sql(_CLOCK_FIELDS, dialect)}) AND "
                                  f"({_decided('OLD')} OR {_decided('NEW')})",
-                                 [_bump("OLD", -1, dialect), _bump("NEW", 1, dialect)]),
+                                 [_net(_bump_rows("OLD", -1, dialect),
+                                       _bump_rows("NEW", 1, dialect))]),
         "trg_report_clock_del": ("sla_clocks", "DELETE", _decided("OLD"),
                                  [_bump("OLD", -1, dialect)]),
         "trg_report_dur_ins": ("sla_clocks", "INSERT", _measured("NEW"),
@@ -365,8 +384,8 @@ def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
                                _durations_remove("OLD")),
         "trg_report_ticket_dims": (
             "tickets", "UPDATE", _changed_sql(_TICKET_FIELDS, dialect),
-            [_bump("c", -1, dialect, clocks_of="NEW.id", ticket="OLD"),
-             _bump("c", 1, dialect, clocks_of="NEW.id", ticket="NEW")]),
+            [_net(_bump_rows("c", -1, dialect, clocks_of="NEW.id", ticket="OLD"),
+                  _bump_rows("c", 1, dialect, clocks_of="NEW.id", ticket="NEW"))]),
     }
 
 
