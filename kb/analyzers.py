@@ -123,6 +123,13 @@ def jieba_tokenizer():
 
 _stem_cache: dict[str, str] = {}
 
+#: jieba's segmentation of recently seen runs of ideographs (a run lies between punctuation:
+#: a clause). Segmentation is a pure function of the run once the dictionary is loaded, and
+#: articles repeat phrases ("重启设备后恢复"), so it is memoised like stems; bounded.
+_cjk_words: dict[str, tuple] = {}
+CJK_MEMO_SIZE = 50_000
+CJK_MEMO_RUN_CHARS = 40
+
 
 def stem(word: str) -> str:
     """Stem an ASCII word with Snowball English (Porter2) (memoised; words with digits or
@@ -165,7 +172,12 @@ def iter_terms(
             if not cjk:
                 continue
             base = match.start()
-            for word, start, end in jieba_tokenizer().tokenize(run, mode="search"):
+            words = _cjk_words.get(run)
+            if words is None:
+                words = tuple(jieba_tokenizer().tokenize(run, mode="search"))
+                if len(run) <= CJK_MEMO_RUN_CHARS and len(_cjk_words) < CJK_MEMO_SIZE:
+                    _cjk_words[run] = words
+            for word, start, end in words:
                 if word not in stops:
                     yield word, base + start, base + end
             continue

@@ -32,11 +32,14 @@ import heapq
 import re
 import threading
 from array import array
+from bisect import bisect_left
 from collections import OrderedDict
 from itertools import accumulate
 
 from whoosh.query import And, DisjunctionMax, NullQuery, Or, Term
 from whoosh.util.numeric import byte_to_length
+
+from kb import sidecar
 
 B = 0.75
 K1 = 1.2
@@ -120,8 +123,51 @@ class TermData:
         self.scores, self.order, self.impacts, self.bits = scores, order, impacts, bits
         self.size = size
         self.built_at = 0.0
-        scores_bytes = 8 * len(scores) if isinstance(scores, array) else 100 * len(scores)
+        if isinstance(scores, array):
+            scores_bytes = 8 * len(scores)
+        elif isinstance(scores, _SideScores):
+            scores_bytes = 8 * scores.n
+        else:
+            scores_bytes = 100 * len(scores)
         self.nbytes = 200 + scores_bytes + 12 * len(order) + bits.bit_length() // 8
+
+
+class _SideScores:
+    """tf parts of a word loaded from a sidecar: computed per document asked for (binary
+    search in the ascending ids), with the same expression as the decoded path."""
+
+    __slots__ = ("ids", "weights", "norms", "n")
+
+    def __init__(self, ids, weights, norms):
+        self.ids, self.weights, self.norms, self.n = ids, weights, norms, len(ids)
+
+    def __getitem__(self, d):
+        ids = self.ids
+        i = bisect_left(ids, d)
+        if i < self.n and ids[i] == d:
+            w = self.weights[i]
+            return w * (K1 + 1) / (w + self.norms[d])
+        return 0.0
+
+
+class _Checkpoints:
+    """Impact bounds of a sidecar order: position i answers the stored key at the largest
+    position 2^k - 1 <= i (keys never grow along the order, so that bounds position i), times
+    ``scale`` (the average-length correction, see ``kb.sidecar``)."""
+
+    __slots__ = ("values", "length", "scale")
+
+    def __init__(self, values, length, scale):
+        self.values, self.length, self.scale = values, length, scale
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.length:
+            raise IndexError(i)
+        k = min((i + 1).bit_length() - 1, len(self.values) - 1)
+        return self.values[k] * self.scale
 
 
 _EMPTY = TermData(_Sparse(), array("i"), array("d"), 0, 0)
@@ -170,7 +216,7 @@ def _norms(reader, seg_key, fieldname: str, avglen: float):
         table = [K1 * ((1 - B) + B * byte_to_length(b) / avglen) for b in range(256)]
         table[0] = K1 * ((1 - B) + B * 1 / avglen)  # Whoosh's default length for "none"
         lengths = _length_bytes(reader, fieldname, count)
-        return array("d", (table[b] for b in lengths))
+        return array("d", map(table.__getitem__, lengths))
 
     return _cached(("norms", seg_key, fieldname, avglen), lambda a: 8 * len(a), build)
 
@@ -259,6 +305,9 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: fl
     key = ("term", seg_key, fieldname, text, avglen)
 
     def build():
+        data = _sidecar_term(reader, seg_key, fieldname, text, avglen)
+        if data is not None:
+            return data
         ids, weights = _raw_postings(reader, fieldname, text)
         if not ids:
             return _EMPTY
@@ -284,9 +333,45 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: fl
         return data
 
     data = _cached(key, _nbytes, build)
-    if data is not _EMPTY and not (0 <= now - data.built_at <= IMPACT_REFRESH_SECONDS):
+    if data.built_at is not None and data is not _EMPTY \
+            and not (0 <= now - data.built_at <= IMPACT_REFRESH_SECONDS):
         _forget(key, _nbytes)
         data = _cached(key, _nbytes, build)
+    return data
+
+
+#: Slack on sidecar bounds against floating-point rounding (bounds are compared strictly).
+_BOUND_SLACK = 1 + 1e-9
+
+
+def _folder(reader) -> str | None:
+    """The directory holding a segment reader's files (None if not on disk)."""
+    storage = reader.storage() if hasattr(reader, "storage") else None
+    for _ in range(3):
+        folder = getattr(storage, "folder", None)
+        if folder is not None:
+            return folder
+        storage = getattr(storage, "b", None)  # OverlayStorage(compound file, folder)
+    return None
+
+
+def _sidecar_term(reader, seg_key, fieldname: str, text: str, avglen: float):
+    """The word's data from the segment's sidecar (None: no usable sidecar data)."""
+    side = sidecar.open_for(_folder(reader), seg_key, MAX_DEPTH)
+    if side is None or not side.has(fieldname, text):
+        return None
+    a0 = side.averages.get(fieldname)
+    loaded = side.load(fieldname, text)
+    if loaded is None or not a0:
+        return None
+    ids, weights, order, checkpoints, bits = loaded
+    norms = _norms(reader, seg_key, fieldname, avglen)
+    scale = max(1.0, avglen / a0) * _BOUND_SLACK
+    bitset = int.from_bytes(bits, "little") if bits else \
+        sidecar.bits_from(ids, reader.doc_count_all())
+    data = TermData(_SideScores(ids, weights, norms), order,
+                    _Checkpoints(checkpoints, len(order), scale), bitset, len(ids))
+    data.built_at = None  # the order holds for any query time
     return data
 
 

@@ -61,7 +61,7 @@ _GEN_RE = re.compile(r"^gen-(\d{6,})$")
 WRITE_TIMEOUT = 30.0
 #: Rebuild tuning for a small (2-core) machine: one sub-process per core, each with this
 #: much RAM for its posting pool, and no final merge of their segments (multisegment).
-REBUILD_LIMITMB = 256
+REBUILD_LIMITMB = 1536
 #: Below this many documents a rebuild stays in-process (forking costs more than it saves).
 REBUILD_PARALLEL_MIN_DOCS = 2000
 

@@ -116,7 +116,17 @@ class WeightedText(fields.TEXT):
             pos += PART_GAP
         encode = self.format.encode
         for term, poslist in positions.items():
-            yield term.encode("utf-8"), len(poslist), weights[term], encode(poslist)
+            tbytes = _TERM_BYTES.get(term)
+            if tbytes is None:
+                tbytes = term.encode("utf-8")
+                if len(_TERM_BYTES) < 200_000:
+                    _TERM_BYTES[term] = tbytes
+            yield tbytes, len(poslist), weights[term], encode(poslist)
+
+
+#: Encoded terms, shared: the writer's posting pool holds one per posting (millions in a
+#: rebuild), so equal terms share one bytes object.
+_TERM_BYTES: dict[str, bytes] = {}
 
 
 def build_schema() -> fields.Schema:
