@@ -25,17 +25,17 @@ import json
 import random
 import statistics
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+
+from _db import database  # noqa: E402
 
 TARGET_MS = 100.0
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -45,22 +45,6 @@ STATUS_MIX = (("closed", 86.0), ("resolved", 4.0), ("cancelled", 5.0), ("new", 0
               ("assigned", 1.2), ("in_progress", 1.6), ("pending_customer", 0.8),
               ("pending_vendor", 0.6))
 
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="sd_queue_") as folder:
-            yield f"sqlite:///{Path(folder) / 'queue.db'}"
-    elif kind == "postgresql":
-        from tests.postgres.scratch import scratch_database, unreachable_reason
-
-        reason = unreachable_reason()
-        if reason:
-            raise SystemExit(f"cannot run the PostgreSQL part: {reason}")
-        with scratch_database("sd_queuebench") as url:
-            yield url
-    else:
-        raise SystemExit(f"unknown database {kind!r}: use sqlite or postgresql")
 
 
 def build(app, total: int, seed: int) -> None:
@@ -194,7 +178,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> list[dict]:
     from tests.postgres.scratch import make_app
 
     results = []
-    with database(kind) as url:
+    with database(kind, "queue") as url:
         print(f"== {kind}: {args.tickets} tickets ==", flush=True)
         app = make_app(url)
         try:

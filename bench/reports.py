@@ -33,17 +33,16 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+
+from _db import database  # noqa: E402
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -53,22 +52,6 @@ RSS_TARGET_MB = 200.0
 #: Response and resolution targets per priority, seconds (24x7 calendar for simplicity).
 TARGETS = {1: (900, 4 * 3600), 2: (1800, 8 * 3600), 3: (3600, 24 * 3600), 4: (4 * 3600, 72 * 3600)}
 
-
-@contextmanager
-def database(kind: str, keep: str | None = None) -> Iterator[str]:
-    if keep:  # a database to (re)use and leave in place: built once, timed many times
-        yield keep
-    elif kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="sd_reports_") as folder:
-            yield f"sqlite:///{Path(folder) / 'reports.db'}"
-    else:
-        from tests.postgres.scratch import scratch_database, unreachable_reason
-
-        reason = unreachable_reason()
-        if reason:
-            raise SystemExit(f"cannot run the PostgreSQL part: {reason}")
-        with scratch_database("sd_reportsbench") as url:
-            yield url
 
 
 def _desk(conn, md) -> dict:
@@ -342,7 +325,7 @@ def bench(kind: str, args) -> None:
     from servicedesk.clock import FrozenClock
     from tests.postgres.scratch import make_app
 
-    with database(kind, args.keep) as url:
+    with database(kind, "reports", keep=args.keep) as url:
         print(f"== {kind}: {args.tickets:,} tickets ==", flush=True)
         app = make_app(url, SERVER_NAME="localhost")
         app.extensions["clock"] = FrozenClock(NOW)

@@ -39,18 +39,17 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+
+from _db import database  # noqa: E402
 
 #: Wednesday 11:00 in Berlin: inside business hours.
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
@@ -62,23 +61,6 @@ PRIORITY_MIX = ((1, 3), (2, 17), (3, 50), (4, 30))
 #: Mean age of an open ticket (minutes); ages are capped at two weeks.
 MEAN_AGE_MIN, MAX_AGE_MIN = 36 * 60, 14 * 24 * 60
 
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh, empty database URL of the given kind, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="sd_sweep_") as folder:
-            yield f"sqlite:///{Path(folder) / 'sweep.db'}"
-    elif kind == "postgresql":
-        from tests.postgres.scratch import scratch_database, unreachable_reason
-
-        reason = unreachable_reason()
-        if reason:
-            raise SystemExit(f"cannot run the PostgreSQL part: {reason}")
-        with scratch_database("sd_sweepbench") as url:
-            yield url
-    else:
-        raise SystemExit(f"unknown database {kind!r}: use sqlite or postgresql")
 
 
 # --- building the data ---------------------------------------------------------------------
@@ -285,7 +267,7 @@ def bench_size(kind: str, size: int, args) -> dict:
     from servicedesk.sla.sweep import BATCH, SweepResult, due_clock_ids, sweep, sweep_batch
     from tests.postgres.scratch import make_app
 
-    with database(kind) as url:
+    with database(kind, "sweep") as url:
         print(f"== {kind}: {size:,} open tickets ==", flush=True)
         app = make_app(url)
         try:
