@@ -321,8 +321,11 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: fl
                 scores[d] = s
         else:
             scores = _Sparse(zip(ids, parts))
-        factors = segment_factors(seg_key, count, now, usefulness_at)
-        keys = [-s * factors[d] for d, s in zip(ids, parts)]
+        if len(ids) * 8 < count:  # a rare word: only its documents' factors are needed
+            keys = [-s * usefulness_at(d) for d, s in zip(ids, parts)]
+        else:
+            factors = segment_factors(seg_key, count, now, usefulness_at)
+            keys = [-s * factors[d] for d, s in zip(ids, parts)]
         # Best first, equal keys by docnum (ids ascend; the sort is stable); kept MAX_DEPTH
         # deep: deeper than that, every match is scored instead.
         ranked = sorted(range(len(ids)), key=keys.__getitem__)[:MAX_DEPTH]
