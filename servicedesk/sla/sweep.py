@@ -98,8 +98,9 @@ def _write_clocks(session: Session, clocks: list[ClockView]) -> None:
     """The batch's clocks in one bulk UPDATE; ORM copies of them already in the session are
     expired, so they read back exactly what was written."""
     update_rows(session, SLAClock.__table__,
-                [{"id": clock.id, **{name: getattr(clock, name) for name in _FIRED_COLUMNS}}
-                 for clock in clocks], set_={name: name for name in _FIRED_COLUMNS})
+                [{"id": c.id, "next_threshold": c.next_threshold, "next_check_at": c.next_check_at,
+                  "breached_at": c.breached_at} for c in clocks],
+                set_={name: name for name in _FIRED_COLUMNS})
     _expire_loaded(session, SLAClock, (clock.id for clock in clocks))
 
 
