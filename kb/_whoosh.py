@@ -156,7 +156,11 @@ def _build_sidecar(writer, pdr) -> bytes | None:
         return None
     columns = [list(pdr.column_reader(name, schema[name].column_type))
                if pdr.has_column(name) else [0] * count for name in _USAGE_FIELDS]
-    fmax = [usefulness(u, h, n, last, last) for u, h, n, last in zip(*columns)]
+    # The impact order's usefulness is taken at the segment's latest use: usefulness only
+    # fades as time passes, so it bounds the factor of any query at or after that time.
+    ref = float(max((last for u, last in zip(columns[0], columns[3]) if u > 0 and last > 0),
+                    default=0))
+    factors = [usefulness(u, h, n, last, ref) for u, h, n, last in zip(*columns)]
     averages = {}
     for name in sidecar.FIELDS:
         total = pdr.field_length(name) or 0
@@ -167,8 +171,9 @@ def _build_sidecar(writer, pdr) -> bytes | None:
 
     groups = ((key, group) for key, group in pool.sorted_groups()
               if key[0] in sidecar.FIELDS)
-    return sidecar.build(groups, writer.get_segment().segment_id(), count, lengths_of, fmax, averages, fastrank.MAX_DEPTH,
-                         fastrank.K1, fastrank.B, byte_to_length)
+    return sidecar.build(groups, writer.get_segment().segment_id(), count, lengths_of,
+                         factors, ref, averages, fastrank.MAX_DEPTH, fastrank.K1, fastrank.B,
+                         byte_to_length)
 
 
 def _flush_segment(self):

@@ -117,12 +117,14 @@ class _Sparse(dict):
 class TermData:
     """One term in one segment: tf parts by document, impact order, bit set."""
 
-    __slots__ = ("scores", "order", "impacts", "bits", "size", "nbytes", "built_at")
+    __slots__ = ("scores", "order", "impacts", "bits", "size", "nbytes", "built_at",
+                 "from_sidecar")
 
     def __init__(self, scores, order, impacts, bits, size):
         self.scores, self.order, self.impacts, self.bits = scores, order, impacts, bits
         self.size = size
         self.built_at = 0.0
+        self.from_sidecar = False
         if isinstance(scores, array):
             scores_bytes = 8 * len(scores)
         elif isinstance(scores, _SideScores):
@@ -305,7 +307,7 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: fl
     key = ("term", seg_key, fieldname, text, avglen)
 
     def build():
-        data = _sidecar_term(reader, seg_key, fieldname, text, avglen)
+        data = _sidecar_term(reader, seg_key, fieldname, text, avglen, now)
         if data is not None:
             return data
         ids, weights = _raw_postings(reader, fieldname, text)
@@ -336,8 +338,13 @@ def term_data(reader, seg_key, fieldname: str, text: str, avglen: float, now: fl
         return data
 
     data = _cached(key, _nbytes, build)
-    if data.built_at is not None and data is not _EMPTY \
-            and not (0 <= now - data.built_at <= IMPACT_REFRESH_SECONDS):
+    if data is _EMPTY:
+        return data
+    if data.from_sidecar:
+        stale = now < data.built_at  # a sidecar's order holds from its ``ref`` time on
+    else:
+        stale = not (0 <= now - data.built_at <= IMPACT_REFRESH_SECONDS)
+    if stale:
         _forget(key, _nbytes)
         data = _cached(key, _nbytes, build)
     return data
@@ -358,10 +365,10 @@ def _folder(reader) -> str | None:
     return None
 
 
-def _sidecar_term(reader, seg_key, fieldname: str, text: str, avglen: float):
+def _sidecar_term(reader, seg_key, fieldname: str, text: str, avglen: float, now: float):
     """The word's data from the segment's sidecar (None: no usable sidecar data)."""
     side = sidecar.open_for(_folder(reader), seg_key, MAX_DEPTH)
-    if side is None or not side.has(fieldname, text):
+    if side is None or now < side.ref or not side.has(fieldname, text):
         return None
     a0 = side.averages.get(fieldname)
     loaded = side.load(fieldname, text)
@@ -374,7 +381,8 @@ def _sidecar_term(reader, seg_key, fieldname: str, text: str, avglen: float):
         sidecar.bits_from(ids, reader.doc_count_all())
     data = TermData(_SideScores(ids, weights, norms), order,
                     _Checkpoints(checkpoints, len(order), scale), bitset, len(ids))
-    data.built_at = None  # the order holds for any query time
+    data.built_at = side.ref
+    data.from_sidecar = True
     return data
 
 
@@ -432,6 +440,17 @@ def _scorer(node, data, weights):
     if node.kind == "term":
         scores = data[id(node)].scores
         mult = weights[id(node)] * node.boost
+        if isinstance(scores, _SideScores):
+            ids, tf, norms, n, k = scores.ids, scores.weights, scores.norms, scores.n, K1 + 1
+
+            def side_term(d):
+                i = bisect_left(ids, d)
+                if i < n and ids[i] == d:
+                    w = tf[i]
+                    return w * k / (w + norms[d]) * mult
+                return None
+
+            return side_term
 
         def term(d):
             s = scores[d]

@@ -22,18 +22,20 @@ of its block. A term block holds, as raw arrays:
 
 * ``ids``: the documents holding the word, ascending (uint32), and ``weights``: Whoosh's
   term weight in each (float32, exactly what Whoosh stores and decodes);
-* ``order``: the first ``min(df, MAX_DEPTH)`` documents by ``tf part(a0) * fmax(doc)``,
-  best first (uint32), where ``fmax`` is the document's usefulness at age 0 (the largest it can
-  ever be: usefulness only fades with time) and ``tf part`` is BM25's term-frequency part with
-  average length ``a0``;
+* ``order``: the first ``min(df, MAX_DEPTH)`` documents by ``tf part(a0) * usefulness(doc,
+  ref)``, best first (uint32), where ``ref`` (in the header) is the latest use of any document
+  of the segment and ``tf part`` is BM25's term-frequency part with average length ``a0``;
 * ``checkpoints``: that key at positions 0, 1, 3, 7, ... (2^k - 1) of the order (float64);
 * ``bits`` (common words only): the bit set of ``ids`` (little-endian bytes).
 
 Exactness: scores are always computed at query time from ``ids``/``weights`` with the query's
 own average length and usefulness, as on the Whoosh path. The order only serves the bound
 "a document after position p scores at most checkpoint(p)": with the query's average ``a``,
-``tf part(a) <= tf part(a0) * max(1, a / a0)`` and usefulness(now) <= fmax, so the searcher
-multiplies checkpoints by ``max(1, a / a0)`` and the bound stays valid. A missing, foreign,
+``tf part(a) <= tf part(a0) * max(1, a / a0)``, and for ``now >= ref`` usefulness(now) <=
+usefulness(ref) (it only fades with time), so the searcher multiplies checkpoints by
+``max(1, a / a0)`` and the bound stays valid. A query dated before ``ref`` does not use the
+order (its words are decoded from Whoosh's postings). As time passes after ``ref`` the bound
+loosens (the scan may go deeper, results stay exact) until a merge or rebuild rewrites it. A missing, foreign,
 unreadable or corrupt sidecar (bad header, wrong segment, CRC mismatch) is ignored and the
 word is decoded from Whoosh's postings as before: never a wrong result.
 """
@@ -88,14 +90,15 @@ def _bits_bytes(ids, count: int) -> bytes:
     return value.to_bytes((count + 7) // 8, "little")
 
 
-def build(groups, segment_id: str, doc_count: int, lengths_of, fmax, averages: dict[str, float],
-          max_depth: int, k1: float, b: float, byte_to_length) -> bytes | None:
+def build(groups, segment_id: str, doc_count: int, lengths_of, factors, ref: float,
+          averages: dict[str, float], max_depth: int, k1: float, b: float,
+          byte_to_length) -> bytes | None:
     """The sidecar of one segment, or None if no word qualifies.
 
     ``groups``: iterable of ((fieldname, tbytes), postings) with postings a list of Whoosh
     pool items ``(fieldname, tbytes, docnum, weight, vbytes)`` in ascending docnum order;
-    ``lengths_of(fieldname)``: one length byte per document; ``fmax``: one usefulness bound per
-    document; ``averages``: the segment's rounded average length per field.
+    ``lengths_of(fieldname)``: one length byte per document; ``factors``: every document's
+    usefulness at time ``ref`` (epoch seconds); ``averages``: the segment's rounded average length per field.
     """
     k = k1 + 1
     terms = {}
@@ -118,7 +121,7 @@ def build(groups, segment_id: str, doc_count: int, lengths_of, fmax, averages: d
         weights = array("f", map(itemgetter(3), postings))
         parts = list(map(truediv, map(mul, weights, repeat(k)),
                          map(add, weights, map(norms.__getitem__, ids))))
-        negkeys = list(map(neg, map(mul, parts, map(fmax.__getitem__, ids))))
+        negkeys = list(map(neg, map(mul, parts, map(factors.__getitem__, ids))))
         ranked = sorted(range(df), key=negkeys.__getitem__)[:max_depth]
         order = array("I", map(ids.__getitem__, ranked))
         checkpoints = _checkpoints([-negkeys[i] for i in ranked[: _cp_len(len(ranked))]])
@@ -137,6 +140,7 @@ def build(groups, segment_id: str, doc_count: int, lengths_of, fmax, averages: d
         "segment": segment_id,
         "doc_count": doc_count,
         "max_depth": max_depth,
+        "ref": float(ref),
         "averages": dict(averages),
         "terms": terms,
     }, protocol=4)
@@ -195,6 +199,7 @@ class Sidecar:
         self._size = size
         self.terms: dict = header["terms"]
         self.averages: dict = header["averages"]
+        self.ref: float = float(header["ref"])
         self.doc_count = doc_count
         self._lock = threading.Lock()
 

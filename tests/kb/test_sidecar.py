@@ -241,3 +241,28 @@ def test_grouping_pool_yields_whoosh_order(tmp_path):
     for item in items:
         reference.add(item)
     assert list(reference.items()) == expected
+
+
+def test_queries_dated_before_a_sidecars_latest_use_do_not_use_its_order(
+        side_index, monkeypatch, fresh):
+    # The order bounds usefulness from the segment's latest use on; an earlier query time
+    # decodes the words instead (and ranks exactly).
+    from datetime import timedelta
+
+    with side_index._holder.use() as searcher:
+        refs = [sidecar.open_for(fastrank._folder(leaf), fastrank.segment_key(leaf),
+                                 fastrank.MAX_DEPTH).ref
+                for leaf, _ in searcher.reader().leaf_readers()]
+    assert min(refs) > 0
+    earlier = NOW - timedelta(days=60)
+    assert earlier.timestamp() < min(refs)
+    for query in QUERIES[:10]:
+        fast, slow, _ = _both(monkeypatch, lambda: side_index.search(query, now=earlier))
+        assert _summary(fast) == _summary(slow), query
+    assert not any(fresh)
+    # Later queries use it again (the cached decoded data is replaced once stale).
+    later = NOW + timedelta(days=3)
+    for query in QUERIES[:10]:
+        fast, slow, _ = _both(monkeypatch, lambda: side_index.search(query, now=later))
+        assert _summary(fast) == _summary(slow), query
+    assert any(fresh)
