@@ -27,7 +27,8 @@ from servicedesk.accounts.models import Group, Role, User, Vendor
 from servicedesk.catalog import services as catalog
 from servicedesk.catalog.models import Category, Service
 from servicedesk.errors import Conflict, ValidationError
-from servicedesk.escalation.models import EngagementState, VendorEngagement
+from servicedesk.escalation import services as escalation
+from servicedesk.escalation.models import VendorEngagement
 from servicedesk.tickets import services as tickets
 from servicedesk.tickets.models import Channel, EventKind, Status, Ticket
 from servicedesk.tickets.priority import priority_for
@@ -449,6 +450,14 @@ _REPLIES = (
     "An engineer is on the way to you; please keep the unit as it is.",
     "We can reproduce the fault and are working on a fix.",
 )
+_VENDOR_FIXES = (
+    "Replaced the faulty controller board with a spare from our van; tested under load.",
+    "Firmware corrupted after a power dip: reflashed, restored the configuration, tested.",
+    "Worn drive unit swapped; aligned and run for an hour without a fault.",
+    "Loose connector in the field cabinet re-terminated; signal levels back to nominal.",
+)
+#: Each month's vendor budget in the demo (managers approve paid work against it).
+MONTHLY_VENDOR_BUDGET = Decimal("9000.00")
 _NOTES = (
     "Checked the logs: errors started at {time}, nothing changed on our side before that.",
     "Same symptom as a ticket two weeks ago; that one was fixed on site.",
@@ -552,6 +561,7 @@ class _DemoDesk:
     def build(self, count: int, seed_value: int) -> str:
         self._people()
         self._desk_hours()
+        self._budgets()
         self._catalog()
         token = self._monitoring_token()
         self._tickets(count)
@@ -559,6 +569,17 @@ class _DemoDesk:
         self.knowledge = self._knowledge()
         self.feedback = self._feedback()
         return self._summary(count, seed_value, token)
+
+    def _budgets(self) -> None:
+        """A vendor budget for every month of the history (approvals draw on them)."""
+        manager = self.users["manager@demo.test"]
+        month = self.start.date().replace(day=1)
+        while month <= self.now.date():
+            following = (month + timedelta(days=32)).replace(day=1)
+            escalation.set_budget(self.s, actor=manager, period_start=month,
+                                  period_end=following - timedelta(days=1),
+                                  amount=MONTHLY_VENDOR_BUDGET)
+            month = following
 
     def _desk_hours(self) -> None:
         """An airport works every day: the P2-P4 policies' office calendar (09-17 on weekdays
@@ -803,7 +824,8 @@ class _DemoDesk:
         if rng.random() < 0.7:
             steps.append((rng.uniform(1, 10), self._comment(agent, rng.choice(_REPLIES))))
         variant = rng.random()
-        needs_vendor = target is Status.pending_vendor or (done and variant < 0.06)
+        needs_vendor = target is Status.pending_vendor or (
+            done and variant < 0.06 and fault.category != "How-to & information")
         needs_expert = needs_vendor or variant < 0.55 or (
             target is Status.in_progress and variant < 0.7)
         owner = agent
@@ -813,6 +835,9 @@ class _DemoDesk:
             steps.append((rng.uniform(10, 60), self._comment(
                 owner, rng.choice(_NOTES).format(**place), public=False)))
         if target is Status.in_progress:
+            if needs_expert and rng.random() < 0.1:  # waiting for a manager's approval
+                steps += self._engage_vendor(owner, team, self._vendor_for(spec),
+                                             until="requested")
             return steps
         asks_customer = target is Status.pending_customer or (
             done and not needs_vendor and 0.55 <= variant < 0.75)
@@ -824,14 +849,12 @@ class _DemoDesk:
             steps.append((rng.uniform(30, 600), self._comment(
                 requester, rng.choice(_ANSWERS).format(**place))))
         if needs_vendor:
-            vendor = self.vendors["nordic" if spec.kind in RADAR_VENDOR_KINDS else "skytech"]
-            steps += self._engage_vendor(owner, team, vendor, resolved=done)
+            steps += self._engage_vendor(owner, team, self._vendor_for(spec),
+                                         until="verified" if done else "approved")
             if target is Status.pending_vendor:
                 return steps
         steps.append((rng.uniform(*work), self._resolve(owner, fault, "workaround"
                       if rng.random() < 0.15 else "fixed")))
-        if needs_vendor:
-            steps.append((1, self._verify_vendor(owner)))
         if done and rng.random() < 0.08:
             # The requester rejects the resolution; the owner fixes it for good.
             steps.append((rng.uniform(60, 600), self._status(
@@ -864,59 +887,62 @@ class _DemoDesk:
             steps.append((rng.uniform(*respond), self._start_if_needed(expert)))
         return steps
 
+    def _vendor_for(self, spec: ServiceSpec) -> Vendor:
+        return self.vendors["nordic" if spec.kind in RADAR_VENDOR_KINDS else "skytech"]
+
     def _engage_vendor(self, owner: User, team: Group, vendor: Vendor, *,
-                       resolved: bool) -> list[Step]:
-        """Paid vendor work approved by the manager (the engagement workflow comes later)."""
+                       until: str = "approved") -> list[Step]:
+        """Paid vendor work through the real workflow (escalation/services.py): the expert
+        asks with an estimate; a manager approves it against the month's budget (the ticket
+        goes to tier 3, pending vendor, and the vendor's OLA clocks start); the vendor's
+        engineer accepts and reports the fix with its actual cost; the expert verifies it
+        (back to tier 2, in progress). ``until``: "requested" (awaiting a manager),
+        "approved" (most then accepted by the vendor) or "verified"."""
         rng = self.rng
         manager = self.users["manager@demo.test"] if rng.random() < 0.6 else team.manager
+        engineer = rng.choice(vendor.users)
         hours = rng.choice((2, 3, 4, 6))
-        cost = vendor.rate * (hours if vendor.cost_model == "hourly" else 1)
+        hourly = vendor.cost_model == "hourly"
+        estimate = vendor.rate * (hours if hourly else 1)
+        actual = vendor.rate * max(1, hours + rng.choice((-1, 0, 0, 1, 2))) if hourly else estimate
         reason = (f"Needs {vendor.name}: the fault is in equipment under their contract and "
                   "no spare is held on site.")
 
-        # Approved and not yet on site, or the vendor's engineer already engaged.
-        state = EngagementState.engaged if rng.random() < 0.7 else EngagementState.approved
-
-        def engage(ticket: Ticket, now: datetime) -> None:
-            engagement = VendorEngagement(
-                ticket=ticket, vendor=vendor, requested_by_id=owner.id, reason=reason,
-                estimated_cost=cost, state=state, decided_by_id=manager.id,
-                decided_at=now, created_at=now - timedelta(minutes=rng.randint(5, 40)))
-            self.s.add(engagement)
+        def request(ticket: Ticket, now: datetime) -> None:
+            self.engagement_of[ticket.id] = escalation.request_engagement(
+                self.s, ticket, actor=owner, vendor_id=vendor.id, reason=reason,
+                estimated_cost=estimate, now=now)
             self.engagements += 1
-            self.engagement_of[ticket.id] = engagement
-            tickets.record_event(self.s, ticket, EventKind.vendor, actor=manager, now=now,
-                                 body=f"Approved {vendor.name}, estimated {cost:.2f}: {reason}")
-            if state is EngagementState.engaged:
-                tickets.record_event(self.s, ticket, EventKind.vendor, actor=owner, now=now,
-                                     body=f"{vendor.name} engaged; engineer dispatched.")
 
-        def vendor_fixed(ticket: Ticket, now: datetime) -> None:
-            engagement = self.engagement_of[ticket.id]
-            engagement.state = EngagementState.fixed
-            tickets.record_event(self.s, ticket, EventKind.vendor, actor=owner, now=now,
-                                 body=f"{vendor.name} reports the fault fixed on site.")
-            tickets.change_status(self.s, ticket, Status.in_progress, actor=owner, now=now,
-                                  comment=f"{vendor.name} has fixed the equipment; we are "
-                                  "checking it before closing.")
+        def approve(ticket: Ticket, now: datetime) -> None:
+            escalation.approve_engagement(self.s, self.engagement_of[ticket.id], actor=manager,
+                                          now=now, note="Within this month's budget.")
 
-        steps: list[Step] = [
-            (rng.uniform(15, 90), engage),
-            (0.5, self._status(Status.pending_vendor, owner,
-                               comment=f"Waiting for {vendor.name}'s engineer.")),
-        ]
-        if resolved:
-            steps.append((rng.uniform(vendor.ola_response_minutes, vendor.ola_fix_minutes),
-                          vendor_fixed))
-        return steps
+        def accept(ticket: Ticket, now: datetime) -> None:
+            escalation.acknowledge_engagement(self.s, self.engagement_of[ticket.id],
+                                              actor=engineer, now=now)
 
-    def _verify_vendor(self, owner: User) -> Callable:
+        def fixed(ticket: Ticket, now: datetime) -> None:
+            escalation.mark_fixed(self.s, self.engagement_of[ticket.id], actor=engineer,
+                                  now=now, actual_cost=actual, notes=rng.choice(_VENDOR_FIXES))
+
         def verify(ticket: Ticket, now: datetime) -> None:
-            engagement = self.engagement_of[ticket.id]
-            engagement.state = EngagementState.verified
-            tickets.record_event(self.s, ticket, EventKind.vendor, actor=owner, now=now,
-                                 body=f"{engagement.vendor.name}'s fix verified; work accepted.")
-        return verify
+            escalation.verify_fix(self.s, self.engagement_of[ticket.id], actor=owner, now=now)
+
+        steps: list[Step] = [(rng.uniform(15, 90), request)]
+        if until == "requested":
+            return steps
+        steps += [(rng.uniform(10, 60), approve),
+                  (0.5, self._comment(owner, f"Waiting for {vendor.name}'s engineer."))]
+        # Most engineers accept within the vendor's OLA response target and fix within its
+        # fix target (both counted from the approval); some are late.
+        accept_after = vendor.ola_response_minutes * rng.uniform(0.3, 1.4)
+        if until == "verified" or rng.random() < 0.7:
+            steps.append((accept_after, accept))
+        if until == "verified":
+            fix_after = (vendor.ola_fix_minutes - accept_after) * rng.uniform(0.4, 1.15)
+            steps += [(max(fix_after, 10), fixed), (rng.uniform(10, 60), verify)]
+        return steps
 
     # --- stories -----------------------------------------------------------------------
 
@@ -978,12 +1004,11 @@ class _DemoDesk:
                                        "under way.", public=False)),
         ]
         if resolved:
-            steps += self._engage_vendor(expert, team, self.vendors["nordic"], resolved=True)
+            steps += self._engage_vendor(expert, team, self.vendors["nordic"], until="verified")
             steps += [
                 (40, self._resolve(expert, None, "fixed", notes=(
                     "Nordic Radar Systems replaced the processor board; standby channel "
                     "switch-over repaired and tested. Picture restored on all positions."))),
-                (1, self._verify_vendor(expert)),
                 (2, self._resolve_children),
                 (26 * 60, self._status(Status.closed, self.users["manager@demo.test"],
                                        comment="Post-incident review held; problem record "

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from servicedesk import demo
 from servicedesk.accounts.models import Group, Role, User, Vendor
-from servicedesk.accounts.permissions import visible_tickets_clause
+from servicedesk.accounts.permissions import VENDOR_VISIBLE_STATES, visible_tickets_clause
 from servicedesk.accounts.services import authenticate
 from servicedesk.catalog.models import Service
 from servicedesk.errors import Conflict, ValidationError
@@ -119,7 +119,7 @@ def test_history_is_coherent_and_tells_the_drill_stories(db, seeded, clock):
     assert len({t.channel for t in db.scalars(sa.select(Ticket))}) == 5
 
     # Every ticket waiting on a vendor has an approved or engaged engagement, and the vendor's
-    # users see exactly their own engaged tickets.
+    # users see exactly the tickets a manager engaged them on (not those awaiting approval).
     waiting = db.scalars(sa.select(Ticket).where(Ticket.status == Status.pending_vendor)).all()
     for ticket in waiting:
         states = db.scalars(sa.select(VendorEngagement.state)
@@ -128,8 +128,9 @@ def test_history_is_coherent_and_tells_the_drill_stories(db, seeded, clock):
     for vendor in db.scalars(sa.select(Vendor)):
         user = vendor.users[0]
         seen = set(db.scalars(sa.select(Ticket.id).where(visible_tickets_clause(user))))
-        engaged = set(db.scalars(sa.select(VendorEngagement.ticket_id)
-                                 .where(VendorEngagement.vendor_id == vendor.id)))
+        engaged = set(db.scalars(sa.select(VendorEngagement.ticket_id).where(
+            VendorEngagement.vendor_id == vendor.id,
+            VendorEngagement.state.in_(VENDOR_VISIBLE_STATES))))
         assert seen == engaged and seen
 
 
@@ -198,3 +199,38 @@ def test_the_demo_desk_counts_business_time_on_every_day_of_the_week(db, clock):
     assert len(stopped) >= 20
     uncounted = [c for c in stopped if c.elapsed_before == 0]
     assert len(uncounted) / len(stopped) < 0.2
+
+
+def test_demo_vendor_work_goes_through_approval_budget_and_ola(db, clock):
+    """Paid vendor work in the demo takes the real workflow: budgets for every month, each
+    approval drawn on one, OLA clocks for every approved engagement (stopped when the vendor
+    accepted or fixed), actual costs on fixed work, and some requests awaiting a manager."""
+    from servicedesk.escalation.models import Budget
+    from servicedesk.escalation.services import budget_for, spent_in
+    from servicedesk.sla.defaults import seed_defaults
+    from servicedesk.sla.models import ClockKind, SLAClock
+
+    seed_defaults(db)
+    demo.seed(db, now=clock.now(), tickets=150)
+
+    budgets = db.scalars(sa.select(Budget)).all()
+    assert budgets and all(b.amount == demo.MONTHLY_VENDOR_BUDGET for b in budgets)
+    engagements = db.scalars(sa.select(VendorEngagement)).all()
+    states = Counter(e.state for e in engagements)
+    assert states[EngagementState.requested] >= 1
+    assert states[EngagementState.verified] >= 1
+    decided = [e for e in engagements if e.state is not EngagementState.requested]
+    for e in decided:
+        assert e.decided_by.role is Role.manager and budget_for(db, e.decided_at.date())
+        olas = {c.kind: c for c in db.scalars(sa.select(SLAClock).where(
+            SLAClock.engagement_id == e.id))}
+        assert set(olas) == {ClockKind.ola_response, ClockKind.ola_fix}
+        accepted = e.acknowledged_at is not None
+        assert (olas[ClockKind.ola_response].stopped_at is not None) == accepted
+        if e.state is EngagementState.verified:
+            assert e.actual_cost is not None and e.fixed_at and e.verified_at
+            assert olas[ClockKind.ola_fix].stopped_at == e.fixed_at
+    for e in engagements:
+        if e.state is EngagementState.requested:
+            assert e.ticket.is_open and e.ticket.status is not Status.pending_vendor
+    assert sum((spent_in(db, b) for b in budgets), start=0) > 0
