@@ -1,5 +1,6 @@
 """reports: rollup triggers recreated: a moved contribution in one net statement; the
-people trigger on tickets only for tickets resolved with an assignee
+people trigger on tickets only for tickets resolved with an assignee; a history event's
+trigger computes only the metrics it can change
 
 Revision ID: a1b2c3d4e506
 Revises: a1b2c3d4e505
@@ -9,7 +10,8 @@ The trigger text comes from servicedesk.reports.rollups (see a1b2c3d4e505): each
 moves a row's contribution now takes out the old one and adds the new one in one grouped
 statement (what did not change cancels out and is not written), and
 trg_report_people_ticket_upd fires only when the ticket was or is resolved with an assignee
-(otherwise it wrote nothing anyway). The figures are the same; the SLA sweep's escalations and
+(otherwise it wrote nothing anyway), and a tier change event recomputes only the tier metrics,
+a reopening event (trg_report_event_reopen, new) only the reopen count. The figures are the same; the SLA sweep's escalations and
 breaches pay about 40 % less trigger time on PostgreSQL. Downgrading keeps the current
 definitions (they give the same rollups as the previous ones).
 """

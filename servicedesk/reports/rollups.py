@@ -208,7 +208,7 @@ def _ticket_bump(t: str, sign: int, dialect: str, **kw) -> str:
 
 
 def _ticket_rows(t: str, sign: int, dialect: str, *, source: str = "", new_row: bool = False,
-                 **flag_kw) -> str:
+                 only: tuple[str, ...] | None = None, **flag_kw) -> str:
     """The rollup rows adding ``sign`` for what ticket row ``t`` contributes (``source``:
     a FROM clause when ``t`` is a table alias). ``new_row``: a ticket being inserted, which no
     event or article use can reference yet (foreign keys), so its history flags are false."""
@@ -223,6 +223,8 @@ def _ticket_rows(t: str, sign: int, dialect: str, *, source: str = "", new_row: 
              ("ticket.fcr", res_day, fcr), ("ticket.fcr_kb", res_day, f"{fcr} AND {f['kb']}"),
              ("tier1.at", created, f["at1"]), ("tier1.up", created, f["up1"]),
              ("tier2.at", created, f["at2"]), ("tier2.up", created, f["up2"])]
+    if only is not None:
+        parts = [part for part in parts if part[0] in only]
     rows = " UNION ALL ".join(
         f"SELECT '{metric}' AS metric, {day} AS day, CASE WHEN {cond} THEN {sign} ELSE 0 END "
         f"AS n{source}" for metric, day, cond in parts)
@@ -230,7 +232,9 @@ def _ticket_rows(t: str, sign: int, dialect: str, *, source: str = "", new_row: 
 
 
 _TICKET_FLOW_FIELDS = ("created_at", "resolved_at", "is_first_contact_resolution", "tier")
-_EVENT_WHEN = (f"({_REOPEN.replace('e.', 'NEW.')}) OR NEW.field = 'tier'")
+#: The ticket metrics a history event can change: a tier change the tier ones, a reopening
+#: the reopen count (the others do not read events), so an event's trigger computes only those.
+_TIER_METRICS = ("tier1.at", "tier1.up", "tier2.at", "tier2.up")
 
 
 def _ticket_triggers(dialect: str) -> dict:
@@ -243,9 +247,14 @@ def _ticket_triggers(dialect: str) -> dict:
                                   _changed_sql(_TICKET_FLOW_FIELDS, dialect),
                                   [_net(_ticket_rows("OLD", -1, dialect),
                                         _ticket_rows("NEW", 1, dialect))]),
-        "trg_report_event_ins": ("ticket_events", "INSERT", _EVENT_WHEN, [_net(
-            _ticket_rows("t", -1, dialect, source=of_event, not_event="NEW.id"),
-            _ticket_rows("t", 1, dialect, source=of_event))]),
+        "trg_report_event_ins": ("ticket_events", "INSERT", "NEW.field = 'tier'", [_net(
+            _ticket_rows("t", -1, dialect, source=of_event, not_event="NEW.id",
+                         only=_TIER_METRICS),
+            _ticket_rows("t", 1, dialect, source=of_event, only=_TIER_METRICS))]),
+        "trg_report_event_reopen": ("ticket_events", "INSERT", _REOPEN.replace("e.", "NEW."), [
+            _net(_ticket_rows("t", -1, dialect, source=of_event, not_event="NEW.id",
+                              only=("ticket.reopened",)),
+                 _ticket_rows("t", 1, dialect, source=of_event, only=("ticket.reopened",)))]),
         "trg_report_use_ins": ("article_uses", "INSERT", "NEW.is_resolution", [_net(
             _ticket_rows("t", -1, dialect, source=of_event, not_use="NEW.id"),
             _ticket_rows("t", 1, dialect, source=of_event))]),
