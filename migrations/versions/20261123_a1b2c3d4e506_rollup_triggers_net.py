@@ -8,12 +8,12 @@ Create Date: 2026-11-23 18:40:00
 
 The trigger text comes from servicedesk.reports.rollups (see a1b2c3d4e505): each trigger that
 moves a row's contribution now takes out the old one and adds the new one in one grouped
-statement (what did not change cancels out and is not written), and
+statement (what did not change cancels out and is not written);
 trg_report_people_ticket_upd fires only when the ticket was or is resolved with an assignee
-(otherwise it wrote nothing anyway), and a tier change event recomputes only the tier metrics,
-a reopening event (trg_report_event_reopen, new) only the reopen count. The figures are the same; the SLA sweep's escalations and
-breaches pay about 40 % less trigger time on PostgreSQL. Downgrading keeps the current
-definitions (they give the same rollups as the previous ones).
+(otherwise it wrote nothing anyway); a tier change event recomputes only the tier metrics, a
+reopening event (trg_report_event_reopen, new) only the reopen count. The figures are the
+same; the SLA sweep's escalations and breaches pay about half the trigger time on PostgreSQL.
+Downgrading keeps the current definitions (they give the same rollups as the previous ones).
 """
 from alembic import op
 
