@@ -26,7 +26,6 @@ import http.client
 import itertools
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -43,32 +42,13 @@ from typing import Callable, Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _db import database  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 TARGET_RATIO = 0.30
 HOST = "127.0.0.1"
 
 
 # --- the server under test ---------------------------------------------------------------
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh, empty database URL of the given kind, removed afterwards."""
-    if kind == "sqlite":
-        folder = Path(tempfile.mkdtemp(prefix="sd_bench_"))
-        try:
-            yield f"sqlite:///{folder / 'bench.db'}"
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    elif kind == "postgresql":
-        from tests.postgres.scratch import scratch_database, unreachable_reason
-
-        reason = unreachable_reason()
-        if reason:
-            raise SystemExit(f"cannot run the PostgreSQL part: {reason}")
-        with scratch_database("sd_bench") as url:
-            yield url
-    else:
-        raise SystemExit(f"unknown database {kind!r}: use sqlite or postgresql")
-
 
 def server_env(url: str, instance: Path) -> dict[str, str]:
     env = dict(os.environ)
@@ -169,7 +149,8 @@ def _profile_in_process(n: int, with_cprofile: bool) -> None:
 
 
 def profile_database(kind: str, args: argparse.Namespace) -> None:
-    with database(kind) as url, tempfile.TemporaryDirectory(prefix="sd_bench_inst_") as inst:
+    with database(kind, "intake") as url, \
+            tempfile.TemporaryDirectory(prefix="sd_bench_inst_") as inst:
         env = server_env(url, Path(inst))
         env["SD_BENCH_BOOT"] = json.dumps(bootstrap(env))
         print(f"== {kind}: in-process profile ==", flush=True)
@@ -335,7 +316,8 @@ def run_load(name: str, port: int, total: int, clients: int, make: Request,
 
 
 def bench_database(kind: str, args: argparse.Namespace) -> dict:
-    with database(kind) as url, tempfile.TemporaryDirectory(prefix="sd_bench_inst_") as inst:
+    with database(kind, "intake") as url, \
+            tempfile.TemporaryDirectory(prefix="sd_bench_inst_") as inst:
         env = server_env(url, Path(inst))
         boot = bootstrap(env)
         port = free_port()
