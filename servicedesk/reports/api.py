@@ -13,6 +13,7 @@ from servicedesk.reports import dashboard as dash
 from servicedesk.reports.export import csv_chunks, json_value
 from servicedesk.reports.params import ReportQuery, TableQuery
 from servicedesk.reports.queries import DEFINITIONS
+from servicedesk.reports.schemas import ReportDashboard, ReportDefinitions, ReportTable
 from servicedesk.reports.tables import TABLES, Request, Table
 from servicedesk.web.api import api_blueprint, api_user, documented, parse_query
 
@@ -31,8 +32,8 @@ def _require_manager() -> None:
             description="Every dashboard figure for the period and the headline of the "
                         "previous one (deltas = this - previous); durations in seconds, "
                         "rates in percent. `definitions` says what each figure counts.",
-            query=ReportQuery, response_description="The dashboard as JSON.", errors=(403,),
-            roles=MANAGERS, tag="reports")
+            query=ReportQuery, response=ReportDashboard, errors=(403,), roles=MANAGERS,
+            tag="reports")
 def dashboard():
     _require_manager()
     args = parse_query(ReportQuery)
@@ -69,8 +70,9 @@ def _table_view(table: Table):
         description=f"Columns: {', '.join(table.columns)}. `format=csv` streams every row "
                     "(constant memory)" + ("; JSON is paged (page, per_page)."
                                            if table.is_large else "; JSON has every row."),
-        query=TableQuery, response_description="Rows as JSON, or a CSV file.", errors=(403,),
-        roles=MANAGERS, tag="reports")(view)
+        query=TableQuery, response=ReportTable,
+        response_description="Rows as JSON (below), or with format=csv a CSV file.",
+        errors=(403,), roles=MANAGERS, tag="reports")(view)
 
 
 for _table in TABLES.values():
@@ -79,8 +81,8 @@ for _table in TABLES.values():
 
 @bp.get("/definitions")
 @documented("What each report figure means",
-            response_description="{figure: {label, text}}: the text shown on the dashboard.",
-            errors=(403,), roles=MANAGERS, tag="reports")
+            response=ReportDefinitions, response_description="{figure: {label, text}}: the text "
+            "shown on the dashboard.", errors=(403,), roles=MANAGERS, tag="reports")
 def definitions():
     _require_manager()
     return {k: {"label": label, "text": text} for k, (label, text) in DEFINITIONS.items()}

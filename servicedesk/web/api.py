@@ -251,7 +251,7 @@ class Operation:
     #: False for views that need no authentication.
     authenticated: bool = True
     tag: Literal["tickets", "accounts", "catalog", "sla", "escalation", "notifications",
-                 "knowledge", "meta"] | None = None
+                 "knowledge", "reports", "meta"] | None = None
 
 
 def documented(summary: str, **kwargs: Any) -> Callable[[Callable], Callable]:

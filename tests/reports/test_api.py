@@ -8,6 +8,7 @@ import pytest
 
 from servicedesk.accounts.models import Role
 from servicedesk.accounts.services import issue_token
+from servicedesk.reports.schemas import ReportDashboard, ReportDefinitions, ReportTable
 from servicedesk.reports.tables import TABLES
 
 API = "/api/v1/reports"
@@ -112,3 +113,17 @@ def test_bad_query_is_422_naming_the_field(make, auth, client, query, field):
     resp = client.get(f"{API}/tickets?{query}", headers=auth(make.manager()))
     assert resp.status_code == 422
     assert field in resp.get_json()["error"]["fields"]
+
+
+def test_answers_match_the_documented_schemas(desk, auth, client):
+    """The OpenAPI models forbid unknown fields: any drift between what the API sends and what
+    the document says fails here (a missing, renamed or extra field, a wrong type)."""
+    h = auth(desk.manager)
+    ReportDashboard.model_validate(client.get(f"{API}/dashboard?{PERIOD}&unit=day", headers=h).json)
+    ReportDefinitions.model_validate(client.get(f"{API}/definitions", headers=h).json)
+    for name in TABLES:
+        ReportTable.model_validate(client.get(f"{API}/{name}?{PERIOD}", headers=h).json)
+    doc = client.get("/api/v1/openapi.json", headers=h).json
+    ok = doc["paths"][f"{API}/dashboard"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/ReportDashboard")
+    assert "ReportKindCompliance" in doc["components"]["schemas"]
