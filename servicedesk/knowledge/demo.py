@@ -276,11 +276,13 @@ def seed(session: Session, *, now: datetime, rng: random.Random,
         by_kind.setdefault(spec.kind, []).append(article)
     uses = _usage_history(session, rng, by_kind)
     votes = _votes(session, rng, by_kind, staff + requesters, now)
+    searches, deflected = _portal_searches(session, rng, by_kind, requesters, now)
     known = _known_error(session, now)
     published = sum(len(v) for v in by_kind.values())
     return (f"  {len(ARTICLES)} knowledge articles ({published} published, "
             f"{sum(1 for a in ARTICLES if a.language == 'zh')} in Chinese), {uses} resolutions "
-            f"with an article, {votes} votes" + (f", known error {known}" if known else ""))
+            f"with an article, {votes} votes, {searches} portal searches ({deflected} solved "
+            "without a ticket)" + (f", known error {known}" if known else ""))
 
 
 def _usage_history(session: Session, rng: random.Random,
@@ -301,6 +303,54 @@ def _usage_history(session: Session, rng: random.Random,
                             or ticket.created_by_id, at=ticket.resolved_at, resolved=True)
         count += 1
     return count
+
+
+#: Requesters' self-service searches: (query, title of the public article that answers it or
+#: None when nothing does, share of searchers it solved). The unanswered ones are the
+#: managers' list of articles to write.
+PORTAL_SEARCHES = (
+    ("outlook password", "Outlook keeps asking for the password", 0.6),
+    ("account locked", "Account locked after password attempts", 0.7),
+    ("wifi login page", "Passenger Wi-Fi login page does not open", 0.5),
+    ("boarding pass reprint", "Reissue a boarding pass after a gate change", 0.4),
+    ("passport scanner kiosk", "Passport scanner on the kiosk does not read the passport", 0.3),
+    ("Outlook 密码", "Outlook 反复要求输入密码", 0.6),
+    ("无线网络 登录", "旅客无线网络无法打开登录页面", 0.5),
+    ("parking permit", None, 0.0),
+    ("lost staff badge", None, 0.0),
+    ("vpn from home", None, 0.0),
+    ("desk phone voicemail", None, 0.0),
+)
+
+
+def _portal_searches(session: Session, rng: random.Random, by_kind: dict[str, list[Article]],
+                     requesters: list[User], now: datetime) -> tuple[int, int]:
+    """Requesters' portal searches over the last four weeks, some solved by an article (a
+    deflection: no ticket logged), some not, some finding nothing."""
+    by_title = {a.title: a for arts in by_kind.values() for a in arts}
+    searches = deflected = 0
+    for query, title, solves in PORTAL_SEARCHES:
+        article = by_title.get(title) if title else None
+        if title and article is None:
+            continue  # the article is not published in this demo
+        found = _public_like(by_kind, article) if article is not None else 0
+        for _ in range(rng.randint(2, 7)):
+            requester = rng.choice(requesters)
+            at = now - timedelta(minutes=rng.randint(30, 28 * 24 * 60))
+            search = services.log_portal_search(session, requester=requester, query=query,
+                                                now=at, results_count=found)
+            searches += 1
+            if article is not None and rng.random() < solves:
+                services.mark_deflected(session, search, article, requester=requester,
+                                        now=at + timedelta(minutes=rng.randint(1, 5)))
+                deflected += 1
+    return searches, deflected
+
+
+def _public_like(by_kind: dict[str, list[Article]], article: Article) -> int:
+    """How many public articles a requester's search for this one finds: those of its kind."""
+    kind = next(kind for kind, arts in by_kind.items() if article in arts)
+    return sum(1 for a in by_kind[kind] if a.audience.value == "public")
 
 
 def _votes(session: Session, rng: random.Random, by_kind: dict[str, list[Article]],

@@ -6,7 +6,9 @@ import sqlalchemy as sa
 from servicedesk import demo
 from servicedesk.knowledge import indexing, services
 from servicedesk.knowledge.demo import ARTICLES
-from servicedesk.knowledge.models import Article, ArticleStatus, ArticleUse, Problem
+from servicedesk.knowledge.models import (
+    Article, ArticleStatus, ArticleUse, PortalSearch, Problem,
+)
 
 
 def test_demo_articles_are_published_used_and_searchable(app, db, clock, kb_dir):
@@ -36,3 +38,21 @@ def test_demo_articles_are_published_used_and_searchable(app, db, clock, kb_dir)
                                      now=clock.now()).hits
         assert suggested[0].title == "Check-in kiosk frozen on the welcome screen"
     assert services.must_read_feed(db, agent)
+
+
+def test_demo_portal_searches_show_deflections_and_gaps(db, clock):
+    """Requesters' self-service searches: some solved by a public article (no ticket), some
+    not, and some that found nothing (what the managers should write next)."""
+    demo.seed(db, now=clock.now(), tickets=60)
+    searches = db.scalars(sa.select(PortalSearch)).all()
+    assert len(searches) >= 20
+    deflected = [s for s in searches if s.is_deflected]
+    assert deflected and len(deflected) < len(searches)
+    for s in deflected:
+        assert s.article.audience.value == "public" and s.article.status is ArticleStatus.published
+        assert s.results_count >= 1 and s.deflected_at > s.created_at
+    gaps = {s.query for s in searches if s.results_count == 0}
+    assert "parking permit" in gaps and not any(s.is_deflected for s in searches
+                                                if s.query in gaps)
+    assert all(s.requester.role is demo.Role.requester for s in searches)
+    assert all(s.created_at <= clock.now() for s in searches)
