@@ -149,10 +149,6 @@ def _insert_plan(cls: type) -> _InsertPlan:
 # the server parses them back.
 
 
-def _postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict]) -> None:
     """INSERT ``rows`` (dicts with the same keys), as an INSERT of the table would: columns
     left out get their scalar Python default (else the server's default, else NULL), values
@@ -160,22 +156,30 @@ def insert_rows(session: Session, table: sa.Table, rows: Sequence[dict]) -> None
     PostgreSQL."""
     if not rows:
         return
-    if not _postgresql(session):
+    dialect = session.get_bind().dialect
+    if dialect.name not in _BULK_DIALECTS:
         session.execute(table.insert(), rows)
         return
-    dialect = session.get_bind().dialect
     names = tuple(rows[0])
     plan = _bulk_plan(table, names, dialect)
-    connection = session.connection().connection.driver_connection
     values, conversions, extra = _row_getter(names), plan.conversions, plan.defaults
+
+    def converted():
+        for row in rows:
+            out = values(row)
+            for i, convert in conversions:
+                out[i] = convert(out[i])
+            yield out + extra
+
+    if dialect.name == "sqlite":  # sqlite3's executemany, without SQLAlchemy's per-row work
+        session.connection().exec_driver_sql(plan.insert_sql, list(map(tuple, converted())))
+        return
+    connection = session.connection().connection.driver_connection
     try:
         with connection.cursor() as cursor, cursor.copy(plan.copy_sql) as copy:
             copy.set_types(plan.copy_types)
-            for row in rows:
-                out = values(row)
-                for i, convert in conversions:
-                    out[i] = convert(out[i])
-                copy.write_row(out + extra)
+            for row in converted():
+                copy.write_row(row)
     except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy raises it for a statement
         raise sa.exc.DBAPIError.instance(plan.copy_sql, None, error,
                                          dialect.loaded_dbapi.Error, dialect=dialect) from error
@@ -188,33 +192,49 @@ def update_rows(session: Session, table: sa.Table, rows: Sequence[dict], *,
     number of rows updated (the caller compares it with ``len(rows)`` where it must)."""
     if not rows:
         return 0
-    if not _postgresql(session):
+    dialect = session.get_bind().dialect
+    if dialect.name not in _BULK_DIALECTS:
         stmt = table.update().where(*[table.c[name] == sa.bindparam(f"m_{name}")
                                       for name in match]).values(
             {column: sa.bindparam(f"s_{key}") for column, key in set_.items()})
         params = [{**{f"m_{name}": row[name] for name in match},
                    **{f"s_{key}": row[key] for key in set_.values()}} for row in rows]
         return session.execute(stmt, params).rowcount
-    columns = {**{name: name for name in match}, **{key: column for column, key in set_.items()}}
-    plan = _bulk_plan(table, tuple(columns.values()), session.get_bind().dialect)
-    preparer = session.get_bind().dialect.identifier_preparer
-    keys = [f"k{i}" for i in range(len(columns))]
-    alias = dict(zip(columns, keys))
-    q = preparer.quote
-    sql = (f"UPDATE {preparer.format_table(table)} SET "
-           + ", ".join(f"{q(column)} = v.{alias[key]}" for column, key in set_.items())
+    # (key in the rows, column it is compared with or written to): SET first, then WHERE
+    pairs = [*((key, column) for column, key in set_.items()), *((n, n) for n in match)]
+    plan = _bulk_plan(table, tuple(column for _, column in pairs), dialect)
+    preparer, q = dialect.identifier_preparer, dialect.identifier_preparer.quote
+    name = preparer.format_table(table)
+    if dialect.name == "sqlite":  # one executemany of a one-row UPDATE
+        sql = (f"UPDATE {name} SET " + ", ".join(f"{q(column)} = ?" for column in set_)
+               + " WHERE " + " AND ".join(f"{q(column)} = ?" for column in match))
+        values, conversions = _row_getter(tuple(key for key, _ in pairs)), plan.conversions
+        params = []
+        for row in rows:
+            out = values(row)
+            for i, convert in conversions:
+                out[i] = convert(out[i])
+            params.append(tuple(out))
+        return session.connection().exec_driver_sql(sql, params).rowcount
+    keys = [f"k{i}" for i in range(len(pairs))]
+    sql = (f"UPDATE {name} SET "
+           + ", ".join(f"{q(column)} = v.{k}" for k, column in zip(keys, set_))
            + " FROM unnest(" + ", ".join(f"%b::{t}[]" for t in plan.sql_types)
            + f") AS v({', '.join(keys)}) WHERE "
-           + " AND ".join(f"{preparer.format_table(table)}.{q(name)} = v.{alias[name]}"
-                          for name in match))
+           + " AND ".join(f"{name}.{q(column)} = v.{k}"
+                          for k, column in zip(keys[len(set_):], match)))
     params = tuple([row[key] for row in rows] if convert is None
                    else [convert(row[key]) for row in rows]
-                   for convert, key in zip(plan.convert, columns))
+                   for convert, (key, _) in zip(plan.convert, pairs))
     return session.connection().exec_driver_sql(sql, params).rowcount
 
 
+#: Where the bulk writers talk to the driver themselves (elsewhere: SQLAlchemy statements).
+_BULK_DIALECTS = ("sqlite", "postgresql")
+
+
 class _BulkPlan:
-    """How ``insert_rows``/``update_rows`` send some columns of a table to PostgreSQL."""
+    """How ``insert_rows``/``update_rows`` send some columns of a table to the driver."""
 
     def __init__(self, table: sa.Table, names: tuple[str, ...], dialect) -> None:
         columns = [table.c[name] for name in names]
@@ -225,16 +245,18 @@ class _BulkPlan:
         self.sql_types = [_sql_type(c).compile(dialect=dialect) for c in columns]
         #: Each column's conversion of a Python value for the driver (enum to name, aware
         #: datetime to UTC...), None where there is none.
-        self.convert = [_sql_type(c)._cached_bind_processor(dialect) for c in columns]
+        self.convert = [_converter(_sql_type(c), dialect) for c in columns]
         self.conversions = [(i, f) for i, f in enumerate(self.convert) if f is not None]
         self.defaults = []
         for c in defaulted:
-            convert = _sql_type(c)._cached_bind_processor(dialect)
+            convert = _converter(_sql_type(c), dialect)
             self.defaults.append(convert(c.default.arg) if convert else c.default.arg)
         preparer = dialect.identifier_preparer
-        self.copy_sql = (f"COPY {preparer.format_table(table)} ("
-                         + ", ".join(preparer.quote(c.name) for c in [*columns, *defaulted])
-                         + ") FROM STDIN (FORMAT BINARY)")
+        names_sql = ", ".join(preparer.quote(c.name) for c in [*columns, *defaulted])
+        self.insert_sql = (f"INSERT INTO {preparer.format_table(table)} ({names_sql}) VALUES ("
+                           + ", ".join("?" * (len(columns) + len(defaulted))) + ")")
+        self.copy_sql = (f"COPY {preparer.format_table(table)} ({names_sql}) "
+                         "FROM STDIN (FORMAT BINARY)")
         self.copy_types = [_copy_type(_sql_type(c).compile(dialect=dialect))
                            for c in [*columns, *defaulted]]
 
@@ -242,6 +264,24 @@ class _BulkPlan:
 @functools.lru_cache(maxsize=256)
 def _bulk_plan(table: sa.Table, names: tuple[str, ...], dialect) -> _BulkPlan:
     return _BulkPlan(table, names, dialect)
+
+
+def _converter(type_, dialect):
+    """The column type's conversion of a Python value for the driver (None: none), as
+    SQLAlchemy binds it; UTCDateTime on SQLite in one step, to the same text."""
+    if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
+        return _sqlite_utc_text
+    return type_._cached_bind_processor(dialect)
+
+
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """What UTCDateTime then SQLite's DATETIME make of ``value``: 'YYYY-MM-DD HH:MM:SS.ffffff'
+    in UTC (naive datetimes refused)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to a UTC column")
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _row_getter(names: tuple[str, ...]):

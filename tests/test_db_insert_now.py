@@ -110,3 +110,24 @@ def test_bulk_writer_errors_are_sqlalchemy_errors(db, clock):
 def test_no_rows_is_a_no_op(db):
     insert_rows(db, TicketEvent.__table__, [])
     assert update_rows(db, Ticket.__table__, [], set_={"tier": "tier"}) == 0
+
+
+def test_insert_rows_stores_instants_as_the_orm_does(db, make, clock):
+    """Same stored form as a flush (on SQLite the text the queries compare)."""
+    caller = make.requester()
+    ticket = new_ticket(caller, now=clock.now(), then=clock.now())
+    insert_now(db, ticket)
+    at = clock.now() + timedelta(microseconds=5)
+    orm = TicketEvent(ticket_id=ticket.id, actor_id=None, kind=EventKind.comment, created_at=at,
+                      body="orm", is_public=False)
+    db.add(orm)
+    db.flush()
+    insert_rows(db, TicketEvent.__table__, [{"ticket_id": ticket.id, "kind": EventKind.comment,
+                                             "created_at": at, "body": "bulk"}])
+    stored = dict(db.execute(sa.text("SELECT body, created_at FROM ticket_events "
+                                     "WHERE ticket_id = :t"), {"t": ticket.id}).all())
+    assert stored["orm"] == stored["bulk"]
+    with pytest.raises((ValueError, sa.exc.StatementError)):  # naive: refused, as by the ORM
+        insert_rows(db, TicketEvent.__table__, [{"ticket_id": ticket.id,
+                                                 "kind": EventKind.comment,
+                                                 "created_at": at.replace(tzinfo=None)}])
