@@ -1,6 +1,6 @@
 """reports: rollup triggers recreated: a moved contribution in one net statement; the
-people trigger on tickets only for tickets resolved with an assignee; a history event's
-trigger computes only the metrics it can change
+people trigger on tickets only for tickets resolved with an assignee; an event's or a tier
+change's trigger computes only the metrics it can change
 
 Revision ID: a1b2c3d4e506
 Revises: a1b2c3d4e505
@@ -11,9 +11,10 @@ moves a row's contribution now takes out the old one and adds the new one in one
 statement (what did not change cancels out and is not written);
 trg_report_people_ticket_upd fires only when the ticket was or is resolved with an assignee
 (otherwise it wrote nothing anyway); a tier change event recomputes only the tier metrics, a
-reopening event (trg_report_event_reopen, new) only the reopen count. The figures are the
-same; the SLA sweep's escalations and breaches pay about half the trigger time on PostgreSQL.
-Downgrading keeps the current definitions (they give the same rollups as the previous ones).
+reopening event (trg_report_event_reopen, new) only the reopen count, and a ticket whose tier
+alone changed only the two "was at tier" metrics (trg_report_ticket_tier, new). The figures
+are the same; the SLA sweep's escalations and breaches pay about half the trigger time on
+PostgreSQL. Downgrading keeps the current definitions (same rollups as the previous ones).
 """
 from alembic import op
 

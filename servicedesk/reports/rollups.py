@@ -231,10 +231,11 @@ def _ticket_rows(t: str, sign: int, dialect: str, *, source: str = "", new_row: 
     return f"SELECT metric, 'total' AS dim, day, '' AS dkey, n FROM ({rows}) x WHERE n <> 0"
 
 
-_TICKET_FLOW_FIELDS = ("created_at", "resolved_at", "is_first_contact_resolution", "tier")
+_TICKET_FLOW_FIELDS = ("created_at", "resolved_at", "is_first_contact_resolution")
 #: The ticket metrics a history event can change: a tier change the tier ones, a reopening
 #: the reopen count (the others do not read events), so an event's trigger computes only those.
 _TIER_METRICS = ("tier1.at", "tier1.up", "tier2.at", "tier2.up")
+_AT_TIER = ("tier1.at", "tier2.at")
 
 
 def _ticket_triggers(dialect: str) -> dict:
@@ -247,6 +248,13 @@ def _ticket_triggers(dialect: str) -> dict:
                                   _changed_sql(_TICKET_FLOW_FIELDS, dialect),
                                   [_net(_ticket_rows("OLD", -1, dialect),
                                         _ticket_rows("NEW", 1, dialect))]),
+        # Only the tier changed (an escalation): of the ticket's own columns only the two
+        # "was at tier" metrics read it (the others read dates, flags, events, uses).
+        "trg_report_ticket_tier": ("tickets", "UPDATE",
+                                   f"OLD.tier {_distinct(dialect)} NEW.tier AND NOT ("
+                                   f"{_changed_sql(_TICKET_FLOW_FIELDS, dialect)})",
+                                   [_net(_ticket_rows("OLD", -1, dialect, only=_AT_TIER),
+                                         _ticket_rows("NEW", 1, dialect, only=_AT_TIER))]),
         "trg_report_event_ins": ("ticket_events", "INSERT", "NEW.field = 'tier'", [_net(
             _ticket_rows("t", -1, dialect, source=of_event, not_event="NEW.id",
                          only=_TIER_METRICS),
@@ -363,9 +371,12 @@ _DURATION_FIELDS = ("kind", "state", "stopped_at", "started_at", "elapsed_before
                     "is_cancelled", "engagement_id", "ticket_id")
 
 
+def _distinct(dialect: str) -> str:
+    return "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
+
+
 def _changed_sql(fields, dialect: str) -> str:
-    op = "IS NOT" if dialect == "sqlite" else "IS DISTINCT FROM"
-    return " OR ".join(f"OLD.{f} {op} NEW.{f}" for f in fields)
+    return " OR ".join(f"OLD.{f} {_distinct(dialect)} NEW.{f}" for f in fields)
 
 
 def _bodies(dialect: str) -> dict[str, tuple[str, str, str | None, list[str]]]:
