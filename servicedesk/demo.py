@@ -773,6 +773,9 @@ class _DemoDesk:
                                                     priority_reason=r)))
                 prio = new_prio
             self.overrides += 1
+        if prio == 1 and target in (Status.new, Status.assigned, Status.in_progress) \
+                and self.now - created_at > timedelta(days=2):
+            target = Status.closed  # nobody leaves a critical fault being worked on for days
         take_at_intake = actor is agent and target is not Status.new and rng.random() < 0.6
         if actor is agent:
             kwargs["group_id"] = self.teams["desk"].id

@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 from collections import Counter
 
 import pytest
@@ -201,10 +202,11 @@ def test_the_demo_desk_counts_business_time_on_every_day_of_the_week(db, clock):
     assert len(uncounted) / len(stopped) < 0.2
 
 
-def test_demo_vendor_work_goes_through_approval_budget_and_ola(db, clock):
+def test_demo_vendor_work_and_critical_faults_at_a_larger_size(db, clock):
     """Paid vendor work in the demo takes the real workflow: budgets for every month, each
     approval drawn on one, OLA clocks for every approved engagement (stopped when the vendor
-    accepted or fixed), actual costs on fixed work, and some requests awaiting a manager."""
+    accepted or fixed), actual costs on fixed work, and some requests awaiting a manager.
+    And no P1 is left new, assigned or in progress for days."""
     from servicedesk.escalation.models import Budget
     from servicedesk.escalation.services import budget_for, spent_in
     from servicedesk.sla.defaults import seed_defaults
@@ -234,3 +236,9 @@ def test_demo_vendor_work_goes_through_approval_budget_and_ola(db, clock):
         if e.state is EngagementState.requested:
             assert e.ticket.is_open and e.ticket.status is not Status.pending_vendor
     assert sum((spent_in(db, b) for b in budgets), start=0) > 0
+
+    # No critical fault sits being worked on for days (waiting on a vendor or caller may).
+    stale_p1 = db.scalars(sa.select(Ticket).where(
+        Ticket.priority == 1, Ticket.created_at < clock.now() - timedelta(days=2),
+        Ticket.status.in_([Status.new, Status.assigned, Status.in_progress]))).all()
+    assert stale_p1 == []
