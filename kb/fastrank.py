@@ -33,8 +33,10 @@ import re
 import threading
 from array import array
 from bisect import bisect_left
+from collections import deque
+from operator import add, mul, truediv
 from collections import OrderedDict
-from itertools import accumulate
+from itertools import accumulate, compress, repeat
 
 from whoosh.query import And, DisjunctionMax, NullQuery, Or, Term
 from whoosh.util.numeric import byte_to_length
@@ -46,6 +48,15 @@ K1 = 1.2
 
 #: A segment's matches are all scored when there are at most this many.
 DIRECT_LIMIT = 400
+#: A sidecar word may get a dense score array when this many matches are scored in one go
+#: (see ``_densify``).
+DENSE_MIN = 500
+DENSE_RATIO = 1
+#: Matches are held as a set (to skip non-matching candidates) up to this many.
+MATCH_SET_LIMIT = 20000
+#: Deepening stops and every match is scored once the next depth would visit this share of
+#: the matches (per word).
+DIRECT_SHARE = 2
 #: First number of impact-ordered documents taken from each term's list.
 FIRST_DEPTH = 128
 #: Beyond this depth, every match is scored instead.
@@ -127,8 +138,8 @@ class TermData:
         self.from_sidecar = False
         if isinstance(scores, array):
             scores_bytes = 8 * len(scores)
-        elif isinstance(scores, _SideScores):
-            scores_bytes = 8 * scores.n
+        elif isinstance(scores, _SideScores):  # may become dense (see _densify)
+            scores_bytes = 8 * max(scores.n, len(scores.norms))
         else:
             scores_bytes = 100 * len(scores)
         self.nbytes = 200 + scores_bytes + 12 * len(order) + bits.bit_length() // 8
@@ -273,8 +284,14 @@ _NONZERO = re.compile(rb"[^\x00]")
 _BIT_POSITIONS = [tuple(i for i in range(8) if b >> i & 1) for b in range(256)]
 
 
+_BINARY_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
+
+
 def docs_of(bits: int) -> list[int]:
     """The document numbers in a bit set, ascending."""
+    if bits.bit_count() >= 2000:  # dense: select positions of the '1' digits in C
+        digits = bin(bits)[:1:-1].encode("ascii").translate(_BINARY_DIGITS)
+        return list(compress(range(len(digits)), digits))
     raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
     out: list[int] = []
     for match in _NONZERO.finditer(raw):
@@ -515,15 +532,27 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
     score = _scorer(tree, data, weights)
     terms = list(tree.terms())
     longest = max(data[id(t)].size for t in terms)
+
+    def every_match():
+        if count >= DENSE_MIN:
+            _densify(terms, data, count)
+            return _best(docs_of(matches), _scorer(tree, data, weights), factor, window,
+                         ids_of)
+        return _best(docs_of(matches), score, factor, window, ids_of)
+
     if count <= DIRECT_LIMIT or longest <= FIRST_DEPTH:
-        return _best(docs_of(matches), score, factor, window, ids_of), count
+        return every_match(), count
+
+    # Candidates that do not match (an AND's word missing, filtered out) are skipped without
+    # scoring when the matches are few enough to hold as a set.
+    candidates = set(docs_of(matches)) if count <= MATCH_SET_LIMIT else allowed
     depth = FIRST_DEPTH
     scored: dict[int, tuple | None] = {}
     while True:
         for t in terms:
             for d in data[id(t)].order[:depth]:
                 if d not in scored:
-                    s = score(d) if d in allowed else None
+                    s = score(d) if d in candidates else None
                     scored[d] = (-(s * factor(d)), d, s) if s is not None else None
         rows = [r for r in scored.values() if r is not None]
         top = _order(rows, window, ids_of)
@@ -535,8 +564,24 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
         if depth >= longest or (len(top) >= window and -top[-1][0] > limit):
             return [(-neg, s, d) for neg, d, s in top], count
         depth *= 4
-        if depth > MAX_DEPTH:
-            return _best(docs_of(matches), score, factor, window, ids_of), count
+        if depth > MAX_DEPTH or depth * len(terms) >= count * DIRECT_SHARE:
+            # Scoring every match is now the cheaper (or the only) way.
+            return every_match(), count
+
+
+def _densify(terms, data, count: int) -> None:
+    """Give sidecar words scoring ``count`` matches a dense score array (one C-level pass over
+    their postings) instead of a binary search per document, when that pass costs at most
+    ``DENSE_RATIO`` times the searches it saves in this query (it is kept for later ones)."""
+    for t in terms:
+        d = data[id(t)]
+        scores = d.scores
+        if isinstance(scores, _SideScores) and scores.n <= count * DENSE_RATIO:
+            dense = array("d", bytes(8 * len(scores.norms)))
+            parts = map(truediv, map(mul, scores.weights, repeat(K1 + 1)),
+                        map(add, scores.weights, map(scores.norms.__getitem__, scores.ids)))
+            deque(map(dense.__setitem__, scores.ids, parts), 0)
+            d.scores = dense
 
 
 def _best(docs, score, factor, window, ids_of):

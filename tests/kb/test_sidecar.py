@@ -266,3 +266,33 @@ def test_queries_dated_before_a_sidecars_latest_use_do_not_use_its_order(
         fast, slow, _ = _both(monkeypatch, lambda: side_index.search(query, now=later))
         assert _summary(fast) == _summary(slow), query
     assert any(fresh)
+
+
+def _segment_files(index, extensions=(".pst", ".trm")) -> list[bytes]:
+    with index._holder.use() as searcher:
+        out = []
+        for leaf, _ in searcher.reader().leaf_readers():
+            segment = leaf.segment()
+            storage = segment.open_compound_file(leaf._storage.b) if segment.is_compound() \
+                else leaf._storage
+            for ext in extensions:
+                with storage.open_file(segment.make_filename(ext)) as fh:
+                    out.append(fh.read())
+        return out
+
+
+def test_grouped_posting_writes_equal_whoosh_bytes(tmp_path, monkeypatch):
+    # The block-wise writer produces byte-identical postings and term files.
+    import kb._whoosh as patched
+
+    docs = _copies()
+    files = {}
+    for grouped in (True, False):
+        monkeypatch.setattr(patched, "GROUPED_WRITES", grouped)
+        index = kb.rebuild_index(tmp_path / f"index-{grouped}", docs, procs=1)
+        try:
+            files[grouped] = _segment_files(index)
+        finally:
+            index.close()
+    assert len(files[True]) == 2 and all(files[True])
+    assert files[True] == files[False]
