@@ -172,11 +172,15 @@ def _build_sidecar(writer, pdr) -> bytes | None:
     def lengths_of(name):
         return pdr.field_lengths(name) or b""
 
+    article_ids = None
+    if "id" in schema and pdr.has_column("id"):
+        column = pdr.column_reader("id", schema["id"].column_type)
+        article_ids = array("q", (int(v) if v else 0 for v in column))
     groups = ((key, group) for key, group in pool.sorted_groups()
               if key[0] in sidecar.FIELDS)
     return sidecar.build(groups, writer.get_segment().segment_id(), count, lengths_of,
                          factors, ref, averages, fastrank.MAX_DEPTH, fastrank.K1, fastrank.B,
-                         byte_to_length)
+                         byte_to_length, article_ids)
 
 
 def _grouped_writable(writer) -> bool:

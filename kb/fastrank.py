@@ -305,6 +305,10 @@ def article_ids(reader, seg_key) -> array:
     """The article id of every document of the segment (the ``id`` column, decoded once)."""
 
     def build():
+        side = sidecar.open_for(_folder(reader), seg_key, MAX_DEPTH)
+        stored = side.article_ids() if side is not None else None
+        if stored is not None:
+            return stored
         column = reader.column_reader("id")
         return array("q", (int(v) if v else 0 for v in column))
 

@@ -28,6 +28,9 @@ of its block. A term block holds, as raw arrays:
 * ``checkpoints``: that key at positions 0, 1, 3, 7, ... (2^k - 1) of the order (float64);
 * ``bits`` (common words only): the bit set of ``ids`` (little-endian bytes).
 
+After the term blocks, the article id of every document (int64), so that a fresh process
+does not decode the segment's ``id`` column either.
+
 Exactness: scores are always computed at query time from ``ids``/``weights`` with the query's
 own average length and usefulness, as on the Whoosh path. The order only serves the bound
 "a document after position p scores at most checkpoint(p)": with the query's average ``a``,
@@ -92,7 +95,7 @@ def _bits_bytes(ids, count: int) -> bytes:
 
 def build(groups, segment_id: str, doc_count: int, lengths_of, factors, ref: float,
           averages: dict[str, float], max_depth: int, k1: float, b: float,
-          byte_to_length) -> bytes | None:
+          byte_to_length, article_ids: array | None = None) -> bytes | None:
     """The sidecar of one segment, or None if no word qualifies.
 
     ``groups``: iterable of ((fieldname, tbytes), postings) with postings a list of Whoosh
@@ -134,6 +137,12 @@ def build(groups, segment_id: str, doc_count: int, lengths_of, factors, ref: flo
         offset += len(block)
     if not terms:
         return None
+    ids_entry = None
+    if article_ids is not None and len(article_ids) == doc_count:
+        block = array("q", article_ids).tobytes()
+        ids_entry = (offset, len(block), zlib.crc32(block))
+        blocks.append(block)
+        offset += len(block)
     header = pickle.dumps({
         "version": VERSION,
         "byteorder": sys.byteorder,
@@ -143,6 +152,7 @@ def build(groups, segment_id: str, doc_count: int, lengths_of, factors, ref: flo
         "ref": float(ref),
         "averages": dict(averages),
         "terms": terms,
+        "article_ids": ids_entry,
     }, protocol=4)
     return b"".join((MAGIC, _U32.pack(len(header)), header, *blocks))
 
@@ -200,6 +210,7 @@ class Sidecar:
         self.terms: dict = header["terms"]
         self.averages: dict = header["averages"]
         self.ref: float = float(header["ref"])
+        self._article_ids = header.get("article_ids")
         self.doc_count = doc_count
         self._lock = threading.Lock()
 
@@ -215,6 +226,29 @@ class Sidecar:
         except Exception:
             pass
 
+    def _read(self, offset: int, length: int, crc: int) -> bytes | None:
+        start = self._base + offset
+        if start + length > self._size:
+            return None
+        with self._lock:
+            if self._fd < 0:
+                return None
+            block = os.pread(self._fd, length, start)
+        if len(block) != length or zlib.crc32(block) != crc:
+            return None
+        return block
+
+    def article_ids(self) -> array | None:
+        """The article id of every document of the segment (None if not stored or damaged)."""
+        if not self._article_ids:
+            return None
+        block = self._read(*self._article_ids)
+        if block is None or len(block) != 8 * self.doc_count:
+            return None
+        ids = array("q")
+        ids.frombytes(block)
+        return ids
+
     def has(self, fieldname: str, text: str) -> bool:
         return (fieldname, text) in self.terms
 
@@ -226,14 +260,8 @@ class Sidecar:
             return None
         df, offset, norder, ncp, nbits, crc = entry
         length = 8 * df + 4 * norder + 8 * ncp + nbits
-        start = self._base + offset
-        if start + length > self._size:
-            return None
-        with self._lock:
-            if self._fd < 0:
-                return None
-            block = os.pread(self._fd, length, start)
-        if len(block) != length or zlib.crc32(block) != crc:
+        block = self._read(offset, length, crc)
+        if block is None:
             return None
         view = memoryview(block)
         ids = array("I")

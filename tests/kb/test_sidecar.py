@@ -296,3 +296,16 @@ def test_grouped_posting_writes_equal_whoosh_bytes(tmp_path, monkeypatch):
             index.close()
     assert len(files[True]) == 2 and all(files[True])
     assert files[True] == files[False]
+
+
+def test_sidecar_article_ids_match_the_id_column(side_index, fresh):
+    from array import array
+
+    with side_index._holder.use() as searcher:
+        for leaf, _ in searcher.reader().leaf_readers():
+            side = sidecar.open_for(fastrank._folder(leaf), fastrank.segment_key(leaf),
+                                    fastrank.MAX_DEPTH)
+            column = leaf.column_reader("id")
+            expected = array("q", (int(v) for v in column))
+            assert side.article_ids() == expected
+            assert fastrank.article_ids(leaf, fastrank.segment_key(leaf)) == expected
