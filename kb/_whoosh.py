@@ -8,7 +8,8 @@ is written (and for every scored document at query time). For a field without le
 scorable: ``spell``, ``tags``, the ID fields) it checked the file system each time (a ``stat``
 per posting), and for the others it went through the column reader per document. Here the
 lengths of a field are read once per segment reader into a ``bytes`` (one byte per document,
-Whoosh's own encoding) and "no lengths" is remembered. Results are identical.
+Whoosh's own encoding, copied from the column file in one read) and "no lengths" is
+remembered. Results are identical.
 
 Posting pool
 ------------
@@ -33,7 +34,7 @@ from __future__ import annotations
 from array import array
 from operator import itemgetter
 
-from whoosh import writing
+from whoosh import columns, writing
 from whoosh.codec import whoosh3
 from whoosh.util.numeric import byte_to_length
 
@@ -51,6 +52,12 @@ def _field_lengths(self, fieldname: str) -> bytes | None:
         column = self._cached_reader(whoosh3._lenfield(fieldname), whoosh3.LENGTHS_COLUMN)
         if column is None:
             lengths = _NO_LENGTHS
+        elif type(column) is columns.NumericColumn.Reader and column._typecode == "B":
+            # One unsigned byte per document, stored contiguously; documents past the
+            # stored count have the default 0 (what column[d] answers for them).
+            count = max(0, min(column._count, self._doccount))
+            lengths = bytes(column._dbfile.get(column._basepos, count)) \
+                + bytes(self._doccount - count)
         else:
             lengths = bytes(column[d] for d in range(self._doccount))
         cache[fieldname] = lengths

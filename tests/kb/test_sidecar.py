@@ -309,3 +309,20 @@ def test_sidecar_article_ids_match_the_id_column(side_index, fresh):
             expected = array("q", (int(v) for v in column))
             assert side.article_ids() == expected
             assert fastrank.article_ids(leaf, fastrank.segment_key(leaf)) == expected
+
+
+def test_field_lengths_read_in_one_go_equal_the_column(side_index):
+    with side_index._holder.use() as searcher:
+        for leaf, _ in searcher.reader().leaf_readers():
+            perdoc = leaf._perdoc
+            for name in ("content", "title"):
+                fast = perdoc.field_lengths(name)
+                column = perdoc._cached_reader(f"_{name}_len", perdoc_lengths_column())
+                slow = bytes(column[d] for d in range(leaf.doc_count_all()))
+                assert fast == slow and len(fast) == leaf.doc_count_all()
+
+
+def perdoc_lengths_column():
+    from whoosh.codec import whoosh3
+
+    return whoosh3.LENGTHS_COLUMN
