@@ -351,7 +351,7 @@ def bench_http(index_path: Path, args, texts: list[str]) -> tuple[list[float], f
     time the suggest endpoint; returns (timings ms, gunicorn CPU s per request or None)."""
     import intake  # bench/intake.py: scratch database, bootstrap, gunicorn helpers
 
-    with intake.database("sqlite") as url:
+    with intake.database("sqlite", "kb_suggest") as url:
         instance = Path(tempfile.mkdtemp(prefix="kb-bench-app-"))
         try:
             env = intake.server_env(url, instance)
