@@ -51,7 +51,7 @@ DIRECT_LIMIT = 400
 #: A sidecar word may get a dense score array when this many matches are scored in one go
 #: (see ``_densify``).
 DENSE_MIN = 500
-DENSE_RATIO = 1
+DENSE_RATIO = 64
 #: Matches are held as a set (to skip non-matching candidates) up to this many.
 MATCH_SET_LIMIT = 20000
 #: Deepening stops and every match is scored once the next depth would visit this share of
@@ -289,7 +289,7 @@ _BINARY_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
 
 def docs_of(bits: int) -> list[int]:
     """The document numbers in a bit set, ascending."""
-    if bits.bit_count() >= 2000:  # dense: select positions of the '1' digits in C
+    if bits.bit_count() >= 1000:  # dense: select positions of the '1' digits in C
         digits = bin(bits)[:1:-1].encode("ascii").translate(_BINARY_DIGITS)
         return list(compress(range(len(digits)), digits))
     raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
@@ -540,16 +540,17 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
     def every_match():
         if count >= DENSE_MIN:
             _densify(terms, data, count)
-            return _best(docs_of(matches), _scorer(tree, data, weights), factor, window,
-                         ids_of)
-        return _best(docs_of(matches), score, factor, window, ids_of)
+        docs = match_docs if match_docs is not None else docs_of(matches)
+        return _best_vector(docs, tree, data, weights, factor, window, ids_of)
 
     if count <= DIRECT_LIMIT or longest <= FIRST_DEPTH:
+        match_docs = None
         return every_match(), count
 
     # Candidates that do not match (an AND's word missing, filtered out) are skipped without
     # scoring when the matches are few enough to hold as a set.
-    candidates = set(docs_of(matches)) if count <= MATCH_SET_LIMIT else allowed
+    match_docs = docs_of(matches) if count <= MATCH_SET_LIMIT else None
+    candidates = set(match_docs) if match_docs is not None else allowed
     depth = FIRST_DEPTH
     scored: dict[int, tuple | None] = {}
     while True:
@@ -586,6 +587,65 @@ def _densify(terms, data, count: int) -> None:
                         map(add, scores.weights, map(scores.norms.__getitem__, scores.ids)))
             deque(map(dense.__setitem__, scores.ids, parts), 0)
             d.scores = dense
+
+
+def _vector(node, docs, data, weights) -> list:
+    """The scores ``_scorer(node)`` gives each of ``docs`` (None: no match), computed term by
+    term over the whole list (same floating-point operations, in the same order)."""
+    if node.kind == "term":
+        scores = data[id(node)].scores
+        mult = weights[id(node)] * node.boost
+        if isinstance(scores, _SideScores):
+            ids, tf, norms, n, k = scores.ids, scores.weights, scores.norms, scores.n, K1 + 1
+            out = []
+            append = out.append
+            for i, d in zip(map(bisect_left, repeat(ids), docs), docs):
+                if i < n and ids[i] == d:
+                    w = tf[i]
+                    append(w * k / (w + norms[d]) * mult)
+                else:
+                    append(None)
+            return out
+        return [s * mult if s else None for s in map(scores.__getitem__, docs)]
+    subs = [_vector(c, docs, data, weights) for c in node.children]
+    boost = node.boost
+    if node.kind == "and":
+        out = []
+        for values in zip(*subs):
+            total = 0.0
+            for v in values:
+                if v is None:
+                    total = None
+                    break
+                total += v
+            out.append(None if total is None else total * boost)
+        return out
+    if node.kind == "or":
+        out = []
+        for values in zip(*subs):
+            total = None
+            for v in values:
+                if v is not None:
+                    total = v if total is None else total + v
+            out.append(None if total is None else total * boost)
+        return out
+    out = []
+    for values in zip(*subs):
+        best = None
+        for v in values:
+            if v is not None and (best is None or v > best):
+                best = v
+        out.append(None if best is None else best * boost)
+    return out
+
+
+def _best_vector(docs, tree, data, weights, factor, window, ids_of):
+    """``_best`` with the scores computed by ``_vector``."""
+    rows = []
+    for d, s in zip(docs, _vector(tree, docs, data, weights)):
+        if s is not None:
+            rows.append((-(s * factor(d)), d, s))
+    return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
 
 
 def _best(docs, score, factor, window, ids_of):

@@ -544,7 +544,8 @@ class _UsefulnessWeighting(scoring.BM25F):
 
 
 #: Usage columns of recently used segments: segment key -> {docnum: (uses, helpful,
-#: unhelpful, last_used)}. Segments are immutable, so their values never go stale; reading
+#: unhelpful, last_used)}, or the factor itself for a document never used (it does not
+#: depend on the time then). Segments are immutable, so their values never go stale; reading
 #: four Whoosh columns per scored document was a third of a query's time.
 _SEGMENT_USAGE: OrderedDict[tuple, dict[int, tuple]] = OrderedDict()
 _SEGMENT_USAGE_MAX = 64
@@ -578,18 +579,23 @@ class _SegmentFactors:
         )
         self.cache: dict[int, float] = {}
 
-    def _raw(self, docnum: int) -> tuple:
-        raw = self.usage.get(docnum)
-        if raw is None:
-            if self.columns is None:
-                self.columns = [self.reader.column_reader(n) for n in _USAGE_COLUMNS]
-            raw = self.usage[docnum] = tuple(c[docnum] for c in self.columns)
-        return raw
+    def _load(self, docnum: int):
+        """The memo entry of a document: its factor if it does not depend on the time (never
+        used: votes only), else its raw usage figures."""
+        if self.columns is None:
+            self.columns = [self.reader.column_reader(n) for n in _USAGE_COLUMNS]
+        raw = tuple(c[docnum] for c in self.columns)
+        entry = raw if raw[0] > 0 and raw[3] > 0 else usefulness(*raw, 0.0)
+        self.usage[docnum] = entry
+        return entry
 
     def __call__(self, docnum: int) -> float:
         factor = self.cache.get(docnum)
         if factor is None:
-            factor = usefulness(*self._raw(docnum), self.now)
+            entry = self.usage.get(docnum)
+            if entry is None:
+                entry = self._load(docnum)
+            factor = entry if entry.__class__ is float else usefulness(*entry, self.now)
             if docnum in self.preferred:
                 factor *= PREFERRED_BOOST
             self.cache[docnum] = factor

@@ -99,11 +99,15 @@ def test_every_live_segment_written_by_kb_has_a_sidecar(side_index):
     assert set(segments) <= names
 
 
-@pytest.mark.parametrize("deep", [False, True], ids=["default", "deepening"])
-def test_ranking_with_sidecars_equals_whoosh(side_index, monkeypatch, fresh, deep):
-    if deep:  # candidates from depth 1, deepening by 4: every checkpoint bound is exercised
-        monkeypatch.setattr(fastrank, "DIRECT_LIMIT", 0)
+@pytest.mark.parametrize("mode", ["default", "deepening", "every-match-dense"])
+def test_ranking_with_sidecars_equals_whoosh(side_index, monkeypatch, fresh, mode):
+    if mode == "deepening":  # candidates from depth 1, deepening by 4: every checkpoint
+        monkeypatch.setattr(fastrank, "DIRECT_LIMIT", 0)  # bound is exercised
         monkeypatch.setattr(fastrank, "FIRST_DEPTH", 1)
+    if mode == "every-match-dense":  # every match scored, sidecar words made dense first
+        monkeypatch.setattr(fastrank, "DIRECT_LIMIT", 10**9)
+        monkeypatch.setattr(fastrank, "DENSE_MIN", 1)
+        monkeypatch.setattr(fastrank, "DENSE_RATIO", 10**6)
     _compare(side_index, monkeypatch)
     assert sum(fresh) > 20  # the sidecars were used
 
