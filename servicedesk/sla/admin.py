@@ -33,6 +33,7 @@ from servicedesk.accounts import permissions
 from servicedesk.accounts.admin import time_zones
 from servicedesk.accounts.models import User, Vendor
 from servicedesk.catalog.models import Category, Service
+from servicedesk.db import update_rows
 from servicedesk.errors import Conflict, PermissionDenied, ValidationError
 from servicedesk.sla import services as sla
 from servicedesk.sla.calendar import (
@@ -203,14 +204,55 @@ def _refolding(session: Session, calendar: Calendar, now: datetime) -> Iterator[
     yield
     session.flush()
     session.expire(calendar, ["holidays"])
-    new = sla.working_calendar(calendar)
-    running = session.scalars(sa.select(SLAClock).where(SLAClock.calendar_id == calendar.id,
-                                                        SLAClock.state == ClockState.running))
-    for clock in running:
-        clock.elapsed_before = sla.elapsed_seconds(clock, old, now)
-        clock.segment_started_at = now
-        sla.reschedule(clock, new)
-    session.flush()
+    _refold_running_clocks(session, calendar.id, old, sla.working_calendar(calendar), now)
+
+
+#: Running clocks read and rewritten per statement pair when a calendar changes.
+REFOLD_BATCH = 2000
+
+
+@dataclass(slots=True)
+class _RunningClock:
+    """The columns of a running clock the business-time arithmetic reads and sets."""
+    id: int
+    segment_started_at: datetime
+    elapsed_before: float
+    target_seconds: int
+    next_threshold: int | None
+    state: ClockState = ClockState.running
+    due_at: datetime | None = None
+    next_check_at: datetime | None = None
+
+
+def _refold_running_clocks(session: Session, calendar_id: int, old, new, now: datetime) -> int:
+    """Running clocks on the calendar keep the business time counted so far with the ``old``
+    hours and get due and next-check times from the ``new`` ones: read as plain rows and
+    written back by one bulk UPDATE per batch (ORM objects cost ~5x more per clock)."""
+    c = SLAClock.__table__.c
+    query = (sa.select(c.id, c.segment_started_at, c.elapsed_before, c.target_seconds,
+                       c.next_threshold)
+             .where(c.calendar_id == calendar_id, c.state == ClockState.running,
+                    c.id > sa.bindparam("after"))
+             .order_by(c.id).limit(REFOLD_BATCH))
+    after = refolded = 0
+    while rows := session.execute(query, {"after": after}).all():
+        changes = []
+        for row in rows:
+            clock = _RunningClock(*row)
+            clock.elapsed_before = sla.elapsed_seconds(clock, old, now)
+            clock.segment_started_at = now
+            sla.reschedule(clock, new)
+            changes.append({"id": clock.id, "elapsed_before": clock.elapsed_before,
+                            "segment_started_at": now, "due_at": clock.due_at,
+                            "next_check_at": clock.next_check_at})
+        update_rows(session, SLAClock.__table__, changes, set_={
+            name: name for name in ("elapsed_before", "segment_started_at", "due_at",
+                                    "next_check_at")})
+        after, refolded = rows[-1].id, refolded + len(rows)
+    for obj in list(session.identity_map.values()):  # clocks loaded before may be stale now
+        if isinstance(obj, SLAClock):
+            session.expire(obj)  # (reading obj.calendar_id first could load each one)
+    return refolded
 
 
 # --- holidays ------------------------------------------------------------------------------

@@ -174,6 +174,41 @@ def test_editing_a_calendar_keeps_counted_time_and_moves_due_times(make, login_a
     assert clock_row.due_at == datetime(2026, 3, 3, 13, tzinfo=timezone.utc)
 
 
+def test_a_calendar_edit_refolds_every_running_clock_in_batches(make, db, clock, monkeypatch):
+    """More running clocks than one batch: all are refolded; a clock already loaded in the
+    session shows the new times; clocks on other calendars are left alone."""
+    from servicedesk.sla import admin as sla_admin
+
+    monkeypatch.setattr(sla_admin, "REFOLD_BATCH", 2)
+    cal = make.calendar("Office", timezone="UTC")
+    make.policy(priority=None, calendar=cal, name="Everything", resolution_minutes=16 * 60)
+    tickets = [make.ticket() for _ in range(5)]  # Monday 09:00, due Tuesday 17:00
+
+    def resolution(ticket):
+        return db.scalar(sa.select(SLAClock).where(SLAClock.ticket_id == ticket.id,
+                                                   SLAClock.kind == ClockKind.resolution))
+
+    loaded = resolution(tickets[0])
+    other = make.calendar("Elsewhere", timezone="UTC")
+    elsewhere = resolution(make.ticket())
+    elsewhere_due = elsewhere.due_at
+    db.execute(sa.update(SLAClock).where(SLAClock.id == elsewhere.id)
+               .values(calendar_id=other.id))
+    clock.set(datetime(2026, 3, 2, 13, tzinfo=timezone.utc))  # 4 h counted
+    sla_admin.update_calendar(db, cal, actor=make.manager(), name="Office", timezone="UTC",
+                              now=clock.now(), weekly={d: ["08:00-20:00"] for d in
+                                                       ("mon", "tue", "wed", "thu", "fri")})
+    tuesday_13 = datetime(2026, 3, 3, 13, tzinfo=timezone.utc)
+    assert loaded.due_at == tuesday_13 and loaded.elapsed_before == 4 * 3600
+    for ticket in tickets:
+        row = resolution(ticket)
+        assert (row.elapsed_before, row.segment_started_at, row.due_at) == \
+            (4 * 3600, clock.now(), tuesday_13)
+    db.expire_all()
+    assert (db.get(SLAClock, elsewhere.id).due_at, db.get(SLAClock, elsewhere.id)
+            .elapsed_before) == (elsewhere_due, 0)
+
+
 def test_builtin_calendar_cannot_be_edited_or_deleted(make, login_as, db):
     builtin = make.always_calendar()
     client = login_as(make.admin())
