@@ -34,7 +34,7 @@ import threading
 from array import array
 from bisect import bisect_left
 from collections import deque
-from operator import add, mul, truediv
+from operator import add, itemgetter, mul, truediv
 from collections import OrderedDict
 from itertools import accumulate, compress, repeat
 
@@ -523,11 +523,12 @@ def _bound(node, depth_bounds, weights) -> float:
 
 
 def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, factor,
-                 max_factor: float, window: int, ids_of):
+                 max_factor: float, window: int, ids_of, factor_cap: float | None = None):
     """Exact best ``window`` (final, text, docnum) of one segment, and its match count.
 
     ``data``: id(term node) -> TermData; ``weights``: id(term node) -> idf; ``factor(d)`` the
-    usefulness factor; ``ids_of(d)`` the article id (tie-break: lower id first).
+    usefulness factor; ``ids_of(d)`` the article id (tie-break: lower id first);
+    ``factor_cap``: no factor exceeds it (None: unknown).
     """
     matches = _bits(tree, data) & allowed_bits
     count = matches.bit_count()
@@ -541,7 +542,7 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
         if count >= DENSE_MIN:
             _densify(terms, data, count)
         docs = match_docs if match_docs is not None else docs_of(matches)
-        return _best_vector(docs, tree, data, weights, factor, window, ids_of)
+        return _best_vector(docs, tree, data, weights, factor, window, ids_of, factor_cap)
 
     if count <= DIRECT_LIMIT or longest <= FIRST_DEPTH:
         match_docs = None
@@ -609,6 +610,12 @@ def _vector(node, docs, data, weights) -> list:
         return [s * mult if s else None for s in map(scores.__getitem__, docs)]
     subs = [_vector(c, docs, data, weights) for c in node.children]
     boost = node.boost
+    if node.kind == "and" and not any(None in v for v in subs):
+        # Every document has every part: (((0.0 + a) + b) + c) * boost, as conj() adds.
+        total = map(add, repeat(0.0), subs[0])
+        for v in subs[1:]:
+            total = map(add, total, v)
+        return list(map(mul, total, repeat(boost)))
     if node.kind == "and":
         out = []
         for values in zip(*subs):
@@ -639,13 +646,33 @@ def _vector(node, docs, data, weights) -> list:
     return out
 
 
-def _best_vector(docs, tree, data, weights, factor, window, ids_of):
-    """``_best`` with the scores computed by ``_vector``."""
+def _best_vector(docs, tree, data, weights, factor, window, ids_of, factor_cap=None):
+    """``_best`` with the scores computed by ``_vector``.
+
+    With ``factor_cap`` the factors are taken best text score first, and only until a text
+    score times the cap falls below the ``window``-th final score found so far: every later
+    document ends strictly below it (not even tied), so the result is the same."""
+    scored = [(s, d) for d, s in zip(docs, _vector(tree, docs, data, weights))
+              if s is not None]
+    if factor_cap is None or len(scored) <= window:
+        rows = [(-(s * factor(d)), d, s) for s, d in scored]
+        return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+    scored.sort(key=_TEXT, reverse=True)
     rows = []
-    for d, s in zip(docs, _vector(tree, docs, data, weights)):
-        if s is not None:
-            rows.append((-(s * factor(d)), d, s))
+    finals: list[float] = []  # min-heap of the best ``window`` finals so far
+    for s, d in scored:
+        if len(finals) == window and s * factor_cap < finals[0]:
+            break
+        final = s * factor(d)
+        rows.append((-final, d, s))
+        if len(finals) < window:
+            heapq.heappush(finals, final)
+        elif final > finals[0]:
+            heapq.heapreplace(finals, final)
     return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+
+
+_TEXT = itemgetter(0)
 
 
 def _best(docs, score, factor, window, ids_of):

@@ -737,7 +737,7 @@ def _fast_ranked(searcher, q, now, window, preferred, filters):
         ids_of = fastrank.article_ids(reader, seg_key).__getitem__
         best, count = fastrank.rank_segment(
             tree, data, weights, allowed, allowed_bits, weighting.factors(leaf), max_factor,
-            window, ids_of)
+            window, ids_of, factor_cap=MAX_BOOST * max_factor)
         total += count
         rows.extend((final, text, ids_of(d), offset + d) for final, text, d in best)
     rows.sort(key=lambda r: (-r[0], r[2]))
