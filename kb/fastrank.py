@@ -52,6 +52,9 @@ DIRECT_LIMIT = 400
 #: (see ``_densify``).
 DENSE_MIN = 500
 DENSE_RATIO = 64
+#: Conjunctions whose second scan round would visit more than every match go straight to
+#: scoring every match.
+AND_DIRECT = True
 #: Matches are held as a set (to skip non-matching candidates) up to this many.
 MATCH_SET_LIMIT = 20000
 #: Deepening stops and every match is scored once the next depth would visit this share of
@@ -547,11 +550,18 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
     if count <= DIRECT_LIMIT or longest <= FIRST_DEPTH:
         match_docs = None
         return every_match(), count
+    # Words present in this segment (absent synonyms visit nothing).
+    visiting = sum(1 for t in terms if data[id(t)].size) or 1
 
     # Candidates that do not match (an AND's word missing, filtered out) are skipped without
     # scoring when the matches are few enough to hold as a set.
     match_docs = docs_of(matches) if count <= MATCH_SET_LIMIT else None
     candidates = set(match_docs) if match_docs is not None else allowed
+    if AND_DIRECT and tree.kind == "and" and match_docs is not None \
+            and FIRST_DEPTH * 4 * visiting >= count * DIRECT_SHARE:
+        # A conjunction's bound seldom stops the first round, and the second would already
+        # visit more than scoring every match costs: score them straight away.
+        return every_match(), count
     depth = FIRST_DEPTH
     scored: dict[int, tuple | None] = {}
     while True:
@@ -570,7 +580,7 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
         if depth >= longest or (len(top) >= window and -top[-1][0] > limit):
             return [(-neg, s, d) for neg, d, s in top], count
         depth *= 4
-        if depth > MAX_DEPTH or depth * len(terms) >= count * DIRECT_SHARE:
+        if depth > MAX_DEPTH or depth * visiting >= count * DIRECT_SHARE:
             # Scoring every match is now the cheaper (or the only) way.
             return every_match(), count
 
