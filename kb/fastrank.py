@@ -11,6 +11,11 @@ query cost hundreds of milliseconds. This module computes *the same ranking* (BM
   The global factors (idf, query boosts) are applied per query. ``avglen`` is the field's
   average length rounded to a whole number, so a few writes do not invalidate these caches
   (the Whoosh path in ``kb.search`` rounds it the same way: both give the same scores).
+* Where the segment has a postings sidecar (``kb.sidecar``, written with the segment), a
+  word's ids, weights, impact order (by tf part times usefulness at the segment's latest use)
+  and bit set are read from it instead of decoded; tf parts are then computed per document
+  asked for (binary search), or for all postings at once (a dense array) when a query scores
+  many matches. A query dated before that latest use decodes instead.
 * Matching documents are counted with bit-set operations (AND / OR of the terms' bit sets and
   the filter's), which run in C.
 * The top N: the union of the first L documents of every term's impact list is scored
@@ -19,7 +24,11 @@ query cost hundreds of milliseconds. This module computes *the same ranking* (BM
   document outside the union scores at most the query evaluated with every term at its L-th
   impact (times ``PREFERRED_BOOST`` when suggest prefers services). If the N-th best candidate
   beats that bound the answer is exact; otherwise L grows (and in the end every match is
-  scored). Typically a few hundred documents are scored.
+  scored). Typically a few hundred documents are scored. Candidates that do not match are
+  skipped via the set of matches (when it is small enough to hold); once deepening would
+  visit more documents than scoring every match, every match is scored (conjunctions, whose
+  bound is loose, go there at once when their matches are few): term by term over the match
+  list, usefulness factors taken best text score first until the rest cannot reach the top.
 
 Supported queries: ``Term`` on a scorable text field, ``And``, ``Or`` (no coordination
 scale), ``DisjunctionMax`` (no tie-break), with boosts. Anything else (phrases, ``NOT``,
