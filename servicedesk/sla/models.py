@@ -60,8 +60,11 @@ class ClockKind(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"response": "Response", "resolution": "Resolution",
-                "ola_response": "Vendor response", "ola_fix": "Vendor fix"}[self.value]
+        return _CLOCK_LABELS[self]  # read per crossing by the sweep: a plain dict lookup
+
+
+_CLOCK_LABELS = {ClockKind.response: "Response", ClockKind.resolution: "Resolution",
+                 ClockKind.ola_response: "Vendor response", ClockKind.ola_fix: "Vendor fix"}
 
 
 class ClockState(str, enum.Enum):
