@@ -89,8 +89,17 @@ STORAGE_ERRORS = READ_ERRORS + (
 )
 
 
+#: Attempts at opening an index whose files vanish underneath (see ``_guarded``).
+OPEN_ATTEMPTS = 5
+
+
 def _guarded(operation: Callable[[], Any], message: str, errors=STORAGE_ERRORS) -> Any:
     """Run ``operation``; turn storage errors into IndexUnavailable.
+
+    A file that vanishes while the index is being opened (FileNotFoundError) is retried a few
+    times: a writer in another process has just committed, and Whoosh's commit deletes the
+    previous table of contents and the segments it no longer uses, so a reader that listed
+    the directory a moment earlier finds its files gone. Opening again reads the new ones.
 
     Whoosh leaves files open when it fails half-way through opening an index; they are closed
     when the failed call's frames are freed, here, with their ResourceWarning silenced (this
@@ -100,10 +109,16 @@ def _guarded(operation: Callable[[], Any], message: str, errors=STORAGE_ERRORS) 
     detail = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        try:
-            return operation()
-        except errors as exc:
-            detail = f"{type(exc).__name__}: {exc}"
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                return operation()
+            except FileNotFoundError as exc:
+                detail = f"{type(exc).__name__}: {exc}"
+                gc.collect()
+                time.sleep(0.005 * (attempt + 1))
+            except errors as exc:
+                detail = f"{type(exc).__name__}: {exc}"
+                break
         gc.collect()
     raise IndexUnavailable(f"{message}: {detail}")
 

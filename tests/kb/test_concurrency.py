@@ -48,6 +48,29 @@ def test_parallel_writer_processes_lose_no_update(index_path):
         assert [h.title for h in hits if h.id == bases[n]] == ["Rewritten"]
 
 
+def _read_while_others_write(path, done):
+    """Open the index and search it again and again until the writers are done: a commit in
+    another process must never make opening or searching fail."""
+    while not done.is_set():
+        index = kb.open_index(path)
+        index.search("writer0", now=NOW, limit=5)
+        index.close()
+
+
+def test_readers_opening_the_index_while_writers_commit_never_fail(index_path):
+    kb.open_index(index_path).close()
+    done = _fork.Event()
+    readers = [_fork.Process(target=_read_while_others_write, args=(index_path, done))
+               for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    _run([_fork.Process(target=_write_one_by_one, args=(index_path, n)) for n in range(2)])
+    done.set()
+    for reader in readers:
+        reader.join(60)
+    assert [r.exitcode for r in readers] == [0, 0]
+
+
 def _rebuild(path, locked, go):
     def docs():
         yield article(1, "rebuilt")

@@ -276,3 +276,40 @@ def test_threads_can_share_one_index_object_while_it_is_written(empty_index):
             thread.join()
     assert errors == []
     assert empty_index.doc_count() == 30
+
+
+def test_a_file_vanishing_while_the_index_opens_is_retried(monkeypatch):
+    """A writer in another process commits while a reader opens the index: Whoosh deletes
+    the previous table of contents, so the reader's open fails with FileNotFoundError once;
+    opening again reads the new one. A file that stays missing is still IndexUnavailable."""
+    from kb import index as kb_index
+
+    monkeypatch.setattr(kb_index.time, "sleep", lambda seconds: None)
+    calls = []
+
+    def open_racing_a_commit():
+        calls.append(1)
+        if len(calls) < 3:
+            raise FileNotFoundError(2, "No such file or directory", "_MAIN_0.toc")
+        return "opened"
+
+    assert kb_index._guarded(open_racing_a_commit, "cannot open") == "opened"
+    assert len(calls) == 3
+
+    def always_missing():
+        calls.append(1)
+        raise FileNotFoundError(2, "No such file or directory", "_MAIN_7.toc")
+
+    calls.clear()
+    with pytest.raises(kb.IndexUnavailable, match="_MAIN_7.toc"):
+        kb_index._guarded(always_missing, "cannot open")
+    assert len(calls) == kb_index.OPEN_ATTEMPTS
+
+    def corrupt():
+        calls.append(1)
+        raise EOFError("truncated")
+
+    calls.clear()
+    with pytest.raises(kb.IndexUnavailable, match="truncated"):
+        kb_index._guarded(corrupt, "cannot open")
+    assert len(calls) == 1  # damage is not retried
