@@ -6,6 +6,9 @@
 """
 from __future__ import annotations
 
+import secrets
+import shutil
+import sqlite3
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,3 +36,51 @@ def database(kind: str, name: str, keep: str | None = None) -> Iterator[str]:
             yield url
     else:
         raise SystemExit(f"unknown database {kind!r}: use sqlite or postgresql")
+
+
+def is_empty(url: str, table: str) -> bool:
+    """Whether ``url``'s database lacks ``table`` or has no row in it (not yet built)."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table(table):
+                return True
+            return conn.scalar(sa.text(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) t")) == 0
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def clone(url: str, name: str) -> Iterator[str]:
+    """A throw-away copy of the built database at ``url``, for a run that writes to it: a
+    copied SQLite file (checkpointed first), or ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL
+    (the template must have no other connection). Dropped afterwards."""
+    import sqlalchemy as sa
+
+    if url.startswith("sqlite"):
+        source = sa.engine.make_url(url).database
+        with sqlite3.connect(source) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with tempfile.TemporaryDirectory(prefix=f"sd_{name}_") as folder:
+            target = Path(folder) / Path(source).name
+            shutil.copyfile(source, target)
+            yield f"sqlite:///{target}"
+        return
+    from tests.postgres.scratch import _admin_engine, server_url
+
+    template = sa.engine.make_url(url).database
+    copy = f"sd_{name}clone_{secrets.token_hex(3)}"
+    engine = _admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"'))
+        try:
+            yield server_url().set(database=copy).render_as_string(hide_password=False)
+        finally:
+            with engine.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+    finally:
+        engine.dispose()

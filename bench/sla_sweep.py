@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from _db import database  # noqa: E402
+from _db import clone, database, is_empty  # noqa: E402
 
 #: Wednesday 11:00 in Berlin: inside business hours.
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
@@ -261,101 +261,125 @@ def quantiles(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ms), q[18]
 
 
-def bench_size(kind: str, size: int, args) -> dict:
+def bench_size(kind: str, size: int, args) -> list[dict]:
+    """Build a database of ``size`` open tickets and time it: once on a fresh database, or,
+    with ``--keep URL``, build into URL only if it is empty and time ``--runs`` copies of it."""
+    from servicedesk.extensions import db
+    from tests.postgres.scratch import make_app
+
+    print(f"== {kind}: {size:,} open tickets ==", flush=True)
+    with database(kind, "sweep", keep=args.keep) as url:
+        if not args.keep or is_empty(url, "tickets"):
+            app = make_app(url)
+            try:
+                build(app, size, args.seed)
+            finally:
+                with app.app_context():
+                    db.session.remove()
+                    db.engine.dispose()
+        if not args.keep:
+            return [measure(kind, size, url, args)]
+        results = []
+        for run in range(args.runs):
+            with clone(url, "sweep") as copy:
+                print(f"  run {run + 1} of {args.runs}, on a copy of {url}", flush=True)
+                results.append(measure(kind, size, copy, args))
+        return results
+
+
+def measure(kind: str, size: int, url: str, args) -> dict:
+    """(a) and (b) on the built database at ``url`` (which (b) changes)."""
     from servicedesk.extensions import db
     from servicedesk.sla.models import ClockFiring, SLAClock
     from servicedesk.sla.sweep import BATCH, SweepResult, due_clock_ids, sweep, sweep_batch
     from tests.postgres.scratch import make_app
 
-    with database(kind, "sweep") as url:
-        print(f"== {kind}: {size:,} open tickets ==", flush=True)
-        app = make_app(url)
-        try:
-            build(app, size, args.seed)
-            with app.app_context():
-                session = db.session()  # the Session itself, as a job sees it
-                plan = explain(session, NOW)
-                print("  due-clock query plan:\n    " + plan.replace("\n", "\n    "))
-                for _ in range(5):  # warm-up
-                    sweep(session, NOW, commit=session.commit)
-                idle = []
-                for _ in range(args.reps):
-                    t0 = time.perf_counter()
-                    result = sweep(session, NOW, commit=session.commit)
-                    idle.append((time.perf_counter() - t0) * 1000)
-                    assert result.firings == 0, result
-                probe = []  # the due-clock query alone, inside an open transaction
-                session.execute(sa.text("SELECT 1"))
-                for _ in range(args.reps):
-                    t0 = time.perf_counter()
-                    due_clock_ids(session, NOW)
-                    probe.append((time.perf_counter() - t0) * 1000)
-                session.rollback()
-                p50, p95 = quantiles(idle)
-                q50, q95 = quantiles(probe)
-                ok = "ok" if p50 < TARGET_IDLE_MS else "MISSED"
-                print(f"  (a) nothing due, {args.reps} sweeps: p50 {p50:.2f} ms, p95 {p95:.2f} ms"
-                      f" (target p50 < {TARGET_IDLE_MS:.0f} ms) {ok}; the query alone: p50 "
-                      f"{q50:.2f} ms, p95 {q95:.2f} ms; load average {os.getloadavg()[0]:.1f} "
-                      f"on {os.cpu_count()} CPUs", flush=True)
+    app = make_app(url)
+    try:
+        with app.app_context():
+            session = db.session()  # the Session itself, as a job sees it
+            plan = explain(session, NOW)
+            print("  due-clock query plan:\n    " + plan.replace("\n", "\n    "))
+            for _ in range(5):  # warm-up
+                sweep(session, NOW, commit=session.commit)
+            idle = []
+            for _ in range(args.reps):
+                t0 = time.perf_counter()
+                result = sweep(session, NOW, commit=session.commit)
+                idle.append((time.perf_counter() - t0) * 1000)
+                assert result.firings == 0, result
+            probe = []  # the due-clock query alone, inside an open transaction
+            session.execute(sa.text("SELECT 1"))
+            for _ in range(args.reps):
+                t0 = time.perf_counter()
+                due_clock_ids(session, NOW)
+                probe.append((time.perf_counter() - t0) * 1000)
+            session.rollback()
+            p50, p95 = quantiles(idle)
+            q50, q95 = quantiles(probe)
+            ok = "ok" if p50 < TARGET_IDLE_MS else "MISSED"
+            print(f"  (a) nothing due, {args.reps} sweeps: p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+                  f" (target p50 < {TARGET_IDLE_MS:.0f} ms) {ok}; the query alone: p50 "
+                  f"{q50:.2f} ms, p95 {q95:.2f} ms; load average {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} CPUs", flush=True)
 
-                later = session.scalar(
-                    sa.select(SLAClock.next_check_at).where(SLAClock.next_check_at.is_not(None))
-                    .order_by(SLAClock.next_check_at).offset(args.due - 1).limit(1))
-                due = session.scalar(sa.select(sa.func.count(SLAClock.id)).where(
-                    SLAClock.next_check_at <= later))
-                server0 = backend_cpu(session)
-                session.rollback()
-                load0 = os.getloadavg()[0]
-                t0, cpu0 = time.perf_counter(), time.process_time()
-                result = SweepResult()
-                while result.clocks < args.due:  # sweep()'s loop, stopped after --due clocks
-                    batch = sweep_batch(session, later, limit=min(BATCH, args.due - result.clocks))
-                    session.commit()
-                    if not batch.clocks:
-                        break
-                    result += batch
-                seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-                server = backend_cpu(session)
-                if server is not None and server0 is not None:
-                    server -= server0
-                load1 = os.getloadavg()[0]
-                stored = session.scalar(sa.select(sa.func.count(ClockFiring.id)))
-                session.rollback()
-                per_s, actions_s = result.firings / seconds, result.actions / seconds
-                busy = cpu + (server or 0.0)
-                ok = "ok" if actions_s >= TARGET_ACTIONS_PER_S else "MISSED"
-                print(f"  (b) {due:,} clocks due at {later:%Y-%m-%d %H:%M:%S} UTC; the first "
-                      f"{result.clocks:,} swept in {seconds:.2f} s wall:", flush=True)
-                print(f"      rule actions executed: {result.actions:,} = {actions_s:,.0f} "
-                      f"actions/s wall (target >= {TARGET_ACTIONS_PER_S:,.0f}/s) {ok}; "
-                      f"{result.actions / busy:,.0f} per CPU-second", flush=True)
-                print(f"      threshold crossings:   {result.firings:,} = {per_s:,.0f} "
-                      f"crossings/s wall; {result.firings / busy:,.0f} per CPU-second",
-                      flush=True)
-                print(f"      CPU: {cpu:.2f} s in this process"
-                      + (f" + {server:.2f} s in the PostgreSQL backend" if server else "")
-                      + f"; load average {load0:.1f} -> {load1:.1f} on {os.cpu_count()} CPUs",
-                      flush=True)
-                print(f"      batches of {BATCH} clocks (one commit each); firings stored "
-                      f"{stored:,} (= crossings: {'yes' if stored == result.firings else 'NO'})",
-                      flush=True)
-                db.session.remove()
-                return {"database": kind, "size": size, "idle_p50_ms": round(p50, 3),
-                        "idle_p95_ms": round(p95, 3), "probe_p50_ms": round(q50, 3),
-                        "probe_p95_ms": round(q95, 3), "idle_ms": idle, "due_clocks": due,
-                        "crossings": result.firings, "actions": result.actions,
-                        "due_sweep_s": round(seconds, 3), "client_cpu_s": round(cpu, 3),
-                        "server_cpu_s": None if server is None else round(server, 3),
-                        "crossings_per_cpu_s": round(result.firings / busy, 1),
-                        "actions_per_cpu_s": round(result.actions / busy, 1),
-                        "load_average": [load0, load1],
-                        "crossings_per_s": round(per_s, 1), "actions_per_s": round(actions_s, 1),
-                        "plan": plan}
-        finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+            later = session.scalar(
+                sa.select(SLAClock.next_check_at).where(SLAClock.next_check_at.is_not(None))
+                .order_by(SLAClock.next_check_at).offset(args.due - 1).limit(1))
+            due = session.scalar(sa.select(sa.func.count(SLAClock.id)).where(
+                SLAClock.next_check_at <= later))
+            server0 = backend_cpu(session)
+            session.rollback()
+            load0 = os.getloadavg()[0]
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            result = SweepResult()
+            while result.clocks < args.due:  # sweep()'s loop, stopped after --due clocks
+                batch = sweep_batch(session, later, limit=min(BATCH, args.due - result.clocks))
+                session.commit()
+                if not batch.clocks:
+                    break
+                result += batch
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            server = backend_cpu(session)
+            if server is not None and server0 is not None:
+                server -= server0
+            load1 = os.getloadavg()[0]
+            stored = session.scalar(sa.select(sa.func.count(ClockFiring.id)))
+            session.rollback()
+            per_s, actions_s = result.firings / seconds, result.actions / seconds
+            busy = cpu + (server or 0.0)
+            ok = "ok" if actions_s >= TARGET_ACTIONS_PER_S else "MISSED"
+            print(f"  (b) {due:,} clocks due at {later:%Y-%m-%d %H:%M:%S} UTC; the first "
+                  f"{result.clocks:,} swept in {seconds:.2f} s wall:", flush=True)
+            print(f"      rule actions executed: {result.actions:,} = {actions_s:,.0f} "
+                  f"actions/s wall (target >= {TARGET_ACTIONS_PER_S:,.0f}/s) {ok}; "
+                  f"{result.actions / busy:,.0f} per CPU-second", flush=True)
+            print(f"      threshold crossings:   {result.firings:,} = {per_s:,.0f} "
+                  f"crossings/s wall; {result.firings / busy:,.0f} per CPU-second",
+                  flush=True)
+            print(f"      CPU: {cpu:.2f} s in this process"
+                  + (f" + {server:.2f} s in the PostgreSQL backend" if server else "")
+                  + f"; load average {load0:.1f} -> {load1:.1f} on {os.cpu_count()} CPUs",
+                  flush=True)
+            print(f"      batches of {BATCH} clocks (one commit each); firings stored "
+                  f"{stored:,} (= crossings: {'yes' if stored == result.firings else 'NO'})",
+                  flush=True)
+            db.session.remove()
+            return {"database": kind, "size": size, "idle_p50_ms": round(p50, 3),
+                    "idle_p95_ms": round(p95, 3), "probe_p50_ms": round(q50, 3),
+                    "probe_p95_ms": round(q95, 3), "idle_ms": idle, "due_clocks": due,
+                    "crossings": result.firings, "actions": result.actions,
+                    "due_sweep_s": round(seconds, 3), "client_cpu_s": round(cpu, 3),
+                    "server_cpu_s": None if server is None else round(server, 3),
+                    "crossings_per_cpu_s": round(result.firings / busy, 1),
+                    "actions_per_cpu_s": round(result.actions / busy, 1),
+                    "load_average": [load0, load1],
+                    "crossings_per_s": round(per_s, 1), "actions_per_s": round(actions_s, 1),
+                    "plan": plan}
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def main() -> None:
@@ -367,10 +391,16 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=200, help="nothing-due sweeps timed")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--keep", metavar="URL",
+                        help="build into this database only if it is empty, keep it, and time "
+                             "--runs copies of it (one --db, one size)")
+    parser.add_argument("--runs", type=int, default=1, help="copies timed with --keep")
     args = parser.parse_args()
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    results = [bench_size(kind, size, args) for kind in kinds for size in sizes]
+    if args.keep and (len(kinds) != 1 or len(sizes) != 1):
+        parser.error("--keep takes one --db and one size in --sizes")
+    results = [r for kind in kinds for size in sizes for r in bench_size(kind, size, args)]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
