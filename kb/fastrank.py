@@ -38,15 +38,14 @@ keyword fields) returns None from ``compile_query`` and goes the Whoosh way.
 from __future__ import annotations
 
 import heapq
-import re
 import threading
 from array import array
 from bisect import bisect_left
-from collections import deque
-from operator import add, itemgetter, mul, truediv
+from operator import add, itemgetter, mul
 from collections import OrderedDict
-from itertools import accumulate, compress, repeat
+from itertools import accumulate, repeat
 
+import numpy as np
 from whoosh.query import And, DisjunctionMax, NullQuery, Or, Term
 from whoosh.util.numeric import byte_to_length
 
@@ -293,25 +292,17 @@ def bits_of(docnums) -> int:
     return int.from_bytes(buf, "little")
 
 
-_NONZERO = re.compile(rb"[^\x00]")
-_BIT_POSITIONS = [tuple(i for i in range(8) if b >> i & 1) for b in range(256)]
-
-
-_BINARY_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
-
-
 def docs_of(bits: int) -> list[int]:
     """The document numbers in a bit set, ascending."""
-    if bits.bit_count() >= 1000:  # dense: select positions of the '1' digits in C
-        digits = bin(bits)[:1:-1].encode("ascii").translate(_BINARY_DIGITS)
-        return list(compress(range(len(digits)), digits))
-    raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
-    out: list[int] = []
-    for match in _NONZERO.finditer(raw):
-        i = match.start()
-        base = i << 3
-        out.extend(base + p for p in _BIT_POSITIONS[raw[i]])
-    return out
+    return docs_array(bits).tolist()
+
+
+def docs_array(bits: int):
+    """``docs_of`` as a numpy array (int64)."""
+    if not bits:
+        return np.zeros(0, dtype=np.int64)
+    raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) // 8, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(raw, bitorder="little"))
 
 
 def article_ids(reader, seg_key) -> array:
@@ -554,11 +545,10 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
     def every_match():
         if count >= DENSE_MIN:
             _densify(terms, data, count)
-        docs = match_docs if match_docs is not None else docs_of(matches)
-        return _best_vector(docs, tree, data, weights, factor, window, ids_of, factor_cap)
+        return _best_vector(docs_array(matches), tree, data, weights, factor, window, ids_of,
+                            factor_cap)
 
     if count <= DIRECT_LIMIT or longest <= FIRST_DEPTH:
-        match_docs = None
         return every_match(), count
     # Words present in this segment (absent synonyms visit nothing).
     visiting = sum(1 for t in terms if data[id(t)].size) or 1
@@ -596,7 +586,7 @@ def rank_segment(tree, data, weights, allowed: set[int], allowed_bits: int, fact
 
 
 def _densify(terms, data, count: int) -> None:
-    """Give sidecar words scoring ``count`` matches a dense score array (one C-level pass over
+    """Give sidecar words scoring ``count`` matches a dense score array (one numpy pass over
     their postings) instead of a binary search per document, when that pass costs at most
     ``DENSE_RATIO`` times the searches it saves in this query (it is kept for later ones)."""
     for t in terms:
@@ -604,10 +594,59 @@ def _densify(terms, data, count: int) -> None:
         scores = d.scores
         if isinstance(scores, _SideScores) and scores.n <= count * DENSE_RATIO:
             dense = array("d", bytes(8 * len(scores.norms)))
-            parts = map(truediv, map(mul, scores.weights, repeat(K1 + 1)),
-                        map(add, scores.weights, map(scores.norms.__getitem__, scores.ids)))
-            deque(map(dense.__setitem__, scores.ids, parts), 0)
+            ids = _np(scores.ids)
+            w = _np(scores.weights).astype(np.float64)
+            _np(dense)[ids] = w * (K1 + 1) / (w + _np(scores.norms)[ids])
             d.scores = dense
+
+
+def _zeros_work(node, complete: bool = True) -> bool:
+    """Whether ``_zero_vector`` gives ``node``'s scores for documents that all match it
+    (``complete``): every boost is positive, and no AND sits under an OR or a max (where a
+    document may miss one of its parts, and a zero sum could not tell)."""
+    if node.boost <= 0:
+        return False
+    if node.kind == "term":
+        return True
+    if node.kind == "and" and not complete:
+        return False
+    return all(_zeros_work(c, complete and node.kind == "and") for c in node.children)
+
+
+def _zero_vector(node, docs, data, weights):
+    """``_vector`` as a numpy array over the array ``docs``, 0.0 meaning "no match", so
+    that whole lists combine in C: a missing part adds 0.0 to a sum (which leaves it
+    unchanged) and loses every max to a match's positive score. The element operations are
+    the scalar path's, in its order, on the same IEEE doubles: the results are equal. Only
+    for trees that ``_zeros_work`` accepts."""
+    if node.kind == "term":
+        scores = data[id(node)].scores
+        mult = weights[id(node)] * node.boost
+        if isinstance(scores, _SideScores):
+            out = np.zeros(len(docs))
+            if scores.n:
+                ids = _np(scores.ids)
+                pos = np.minimum(np.searchsorted(ids, docs), scores.n - 1)
+                hit = ids[pos] == docs
+                w = _np(scores.weights)[pos[hit]].astype(np.float64)
+                out[hit] = w * (K1 + 1) / (w + _np(scores.norms)[docs[hit]]) * mult
+            return out
+        if isinstance(scores, array):
+            return _np(scores)[docs] * mult
+        return np.fromiter(map(scores.__getitem__, docs.tolist()), np.float64, len(docs)) * mult
+    subs = [_zero_vector(c, docs, data, weights) for c in node.children]
+    if node.kind == "max":
+        combined = subs[0] if len(subs) == 1 else np.maximum.reduce(subs)
+    else:  # and, or: (((0.0 + a) + b) + c), as conj() and disj() add
+        combined = 0.0 + subs[0]
+        for v in subs[1:]:
+            combined += v
+    return combined * node.boost
+
+
+def _np(values: array):
+    """A numpy view of an ``array.array`` (no copy)."""
+    return np.frombuffer(values, dtype=values.typecode)
 
 
 def _vector(node, docs, data, weights) -> list:
@@ -667,11 +706,14 @@ def _vector(node, docs, data, weights) -> list:
 
 
 def _best_vector(docs, tree, data, weights, factor, window, ids_of, factor_cap=None):
-    """``_best`` with the scores computed by ``_vector``.
+    """``_best`` with the scores computed by ``_vector`` (``docs``: a numpy array).
 
     With ``factor_cap`` the factors are taken best text score first, and only until a text
     score times the cap falls below the ``window``-th final score found so far: every later
     document ends strictly below it (not even tied), so the result is the same."""
+    if _zeros_work(tree):
+        return _best_array(docs, tree, data, weights, factor, window, ids_of, factor_cap)
+    docs = docs.tolist()
     scored = [(s, d) for d, s in zip(docs, _vector(tree, docs, data, weights))
               if s is not None]
     if factor_cap is None or len(scored) <= window:
@@ -693,6 +735,37 @@ def _best_vector(docs, tree, data, weights, factor, window, ids_of, factor_cap=N
 
 
 _TEXT = itemgetter(0)
+#: Documents taken at a time, best text score first, while factors are applied.
+_CHUNK = 256
+
+
+def _best_array(docs, tree, data, weights, factor, window, ids_of, factor_cap):
+    """``_best_vector`` for the trees ``_zero_vector`` takes: text scores for every match at
+    once in numpy, then (with ``factor_cap``) factors best text score first until the rest
+    cannot reach the window, as there. Equal text scores keep the docnum order (a stable
+    sort), as the list sort there does."""
+    vec = _zero_vector(tree, docs, data, weights)
+    matched = vec != 0.0
+    if not matched.all():
+        docs, vec = docs[matched], vec[matched]
+    if factor_cap is None or len(vec) <= window:
+        rows = [(-(s * factor(d)), d, s) for s, d in zip(vec.tolist(), docs.tolist())]
+        return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+    order = np.argsort(-vec, kind="stable")
+    vec, docs = vec[order], docs[order]
+    rows = []
+    finals: list[float] = []  # min-heap of the best ``window`` finals so far
+    for start in range(0, len(vec), _CHUNK):
+        for s, d in zip(vec[start:start + _CHUNK].tolist(), docs[start:start + _CHUNK].tolist()):
+            if len(finals) == window and s * factor_cap < finals[0]:
+                return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+            final = s * factor(d)
+            rows.append((-final, d, s))
+            if len(finals) < window:
+                heapq.heappush(finals, final)
+            elif final > finals[0]:
+                heapq.heapreplace(finals, final)
+    return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
 
 
 def _best(docs, score, factor, window, ids_of):

@@ -89,7 +89,7 @@ from whoosh.query import (
 )
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from kb import fastrank
+from kb import _whoosh, fastrank
 from kb.analyzers import (
     CHINESE_STOP_WORDS,
     STOP_WORDS_ALL,
@@ -552,18 +552,44 @@ _SEGMENT_USAGE_MAX = 64
 _USAGE_COLUMNS = ("uses", "helpful", "unhelpful", "last_used")
 
 
+#: The same segments' usage columns, each read whole into an array (``_whoosh.numeric_column``):
+#: a document's figures are then four array lookups instead of four file reads.
+_SEGMENT_COLUMNS: OrderedDict[tuple, list] = OrderedDict()
+
+
+def _segment_key(reader) -> tuple | None:
+    segment = getattr(reader, "segment", lambda: None)()
+    return None if segment is None else (segment.segment_id(), reader.doc_count_all())
+
+
+def _bounded(memo: OrderedDict, key, build):
+    value = memo.get(key)
+    if value is None:
+        value = memo[key] = build()
+        while len(memo) > _SEGMENT_USAGE_MAX:
+            memo.popitem(last=False)
+    return value
+
+
 def _segment_usage(reader) -> dict[int, tuple]:
     """The (shared, growing) memo of one segment's usage columns."""
-    segment = getattr(reader, "segment", lambda: None)()
-    if segment is None:  # not a plain segment reader: do not share
+    key = _segment_key(reader)
+    if key is None:  # not a plain segment reader: do not share
         return {}
-    key = (segment.segment_id(), reader.doc_count_all())
-    memo = _SEGMENT_USAGE.get(key)
-    if memo is None:
-        memo = _SEGMENT_USAGE[key] = {}
-        while len(_SEGMENT_USAGE) > _SEGMENT_USAGE_MAX:
-            _SEGMENT_USAGE.popitem(last=False)
-    return memo
+    return _bounded(_SEGMENT_USAGE, key, dict)
+
+
+def _usage_columns(reader) -> list:
+    """The usage columns of a segment, indexable by docnum: whole arrays where they could be
+    read so (kept per segment), else Whoosh's column readers."""
+
+    def read():
+        arrays = [_whoosh.numeric_column(reader, n) for n in _USAGE_COLUMNS]
+        return [reader.column_reader(n) if a is None else a
+                for n, a in zip(_USAGE_COLUMNS, arrays)]
+
+    key = _segment_key(reader)
+    return read() if key is None else _bounded(_SEGMENT_COLUMNS, key, read)
 
 
 class _SegmentFactors:
@@ -583,7 +609,7 @@ class _SegmentFactors:
         """The memo entry of a document: its factor if it does not depend on the time (never
         used: votes only), else its raw usage figures."""
         if self.columns is None:
-            self.columns = [self.reader.column_reader(n) for n in _USAGE_COLUMNS]
+            self.columns = _usage_columns(self.reader)
         raw = tuple(c[docnum] for c in self.columns)
         entry = raw if raw[0] > 0 and raw[3] > 0 else usefulness(*raw, 0.0)
         self.usage[docnum] = entry

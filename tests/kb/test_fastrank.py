@@ -187,3 +187,35 @@ def test_cached_restrictions_follow_deletions(index_path, monkeypatch, filters):
         assert not set(gone) & {h.id for h in fast.hits}
     finally:
         index.close()
+
+
+def assert_numpy_scoring_is_exact(index, monkeypatch):
+    """Every-match scoring runs in numpy for trees of ANDs, ORs and maxes of words; the
+    element-by-element path must give the very same floats (not just rounded alike)."""
+    queries = QUERIES + ["printer vpn", "boarding pass printer jams at the gate"]
+
+    def run():
+        fastrank.clear_cache()
+        out = []
+        for query in queries:
+            results = index.search(query, now=NOW, limit=25)
+            out.append((results.total, [(h.id, h.score, h.text_score) for h in results.hits]))
+        return out
+
+    arrays = run()
+    with monkeypatch.context() as patch:
+        patch.setattr(fastrank, "_zeros_work", lambda node, complete=True: False)
+        assert run() == arrays
+    assert any(hits for _, hits in arrays)
+
+
+def test_numpy_scoring_equals_the_scalar_path_exactly(segmented_index, monkeypatch, depth):
+    assert_numpy_scoring_is_exact(segmented_index, monkeypatch)
+
+
+def test_numpy_docs_of_matches_the_bits():
+    rng = random.Random(3)
+    for size in (1, 7, 8, 9, 64, 1000, 50_000):
+        docs = sorted(rng.sample(range(size * 2), size))
+        assert fastrank.docs_of(fastrank.bits_of(docs)) == docs
+        assert fastrank.docs_array(fastrank.bits_of(docs)).tolist() == docs

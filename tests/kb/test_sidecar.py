@@ -21,7 +21,8 @@ import kb.search as search
 from kb import fastrank, sidecar
 from kb._whoosh import GroupingPool
 from tests.kb.corpus import NOW
-from tests.kb.test_fastrank import FILTERS, QUERIES, _both, _copies, _summary
+from tests.kb.test_fastrank import (FILTERS, QUERIES, _both, _copies, _summary,
+                                    assert_numpy_scoring_is_exact)
 
 SUGGEST_TEXTS = ["The boarding pass printer at gate B12 jams, agent cannot board",
                  "VPN keeps disconnecting with a timeout after login",
@@ -109,6 +110,16 @@ def test_ranking_with_sidecars_equals_whoosh(side_index, monkeypatch, fresh, mod
         monkeypatch.setattr(fastrank, "DENSE_MIN", 1)
         monkeypatch.setattr(fastrank, "DENSE_RATIO", 10**6)
     _compare(side_index, monkeypatch)
+    assert sum(fresh) > 20  # the sidecars were used
+
+
+@pytest.mark.parametrize("dense", [False, True], ids=["sidecar-words", "dense-words"])
+def test_numpy_scoring_of_sidecar_words_is_exact(side_index, monkeypatch, fresh, dense):
+    monkeypatch.setattr(fastrank, "DIRECT_LIMIT", 10**9)  # every match scored
+    if dense:  # sidecar words made dense first; else looked up in their sorted ids
+        monkeypatch.setattr(fastrank, "DENSE_MIN", 1)
+        monkeypatch.setattr(fastrank, "DENSE_RATIO", 10**6)
+    assert_numpy_scoring_is_exact(side_index, monkeypatch)
     assert sum(fresh) > 20  # the sidecars were used
 
 
