@@ -219,3 +219,17 @@ def test_numpy_docs_of_matches_the_bits():
         docs = sorted(rng.sample(range(size * 2), size))
         assert fastrank.docs_of(fastrank.bits_of(docs)) == docs
         assert fastrank.docs_array(fastrank.bits_of(docs)).tolist() == docs
+
+
+def test_usage_columns_read_whole_equal_the_per_document_reads(segmented_index):
+    from kb._whoosh import numeric_column
+
+    with segmented_index._holder.use() as searcher:
+        for reader, _ in searcher.reader().leaf_readers():
+            for name in ("uses", "helpful", "unhelpful", "last_used"):
+                column = reader.column_reader(name)
+                values = numeric_column(reader, name)
+                assert values is not None
+                assert list(values) == [column[d] for d in range(reader.doc_count_all())]
+        assert any(numeric_column(r, "uses").count(0) < r.doc_count_all()
+                   for r, _ in searcher.reader().leaf_readers())
