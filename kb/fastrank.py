@@ -706,20 +706,41 @@ def _vector(node, docs, data, weights) -> list:
 
 
 def _best_vector(docs, tree, data, weights, factor, window, ids_of, factor_cap=None):
-    """``_best`` with the scores computed by ``_vector`` (``docs``: a numpy array).
+    """``_best`` with the scores computed by ``_vector`` (``docs``: a numpy array); for the
+    trees ``_zero_vector`` takes, every match's text score at once in numpy.
 
-    With ``factor_cap`` the factors are taken best text score first, and only until a text
-    score times the cap falls below the ``window``-th final score found so far: every later
-    document ends strictly below it (not even tied), so the result is the same."""
+    With ``factor_cap`` the factors are taken best text score first (equal text scores in
+    docnum order: a stable sort), and only until a text score times the cap falls below the
+    ``window``-th final score found so far: every later document ends strictly below it
+    (not even tied), so the result is the same."""
     if _zeros_work(tree):
-        return _best_array(docs, tree, data, weights, factor, window, ids_of, factor_cap)
+        vec = _zero_vector(tree, docs, data, weights)
+        matched = vec != 0.0
+        if not matched.all():
+            docs, vec = docs[matched], vec[matched]
+        if factor_cap is None or len(vec) <= window:
+            return _best_of(zip(vec.tolist(), docs.tolist()), factor, window, ids_of)
+        order = np.argsort(-vec, kind="stable")
+        return _best_first(_pairs(vec[order], docs[order]), factor, window, ids_of,
+                           factor_cap)
     docs = docs.tolist()
     scored = [(s, d) for d, s in zip(docs, _vector(tree, docs, data, weights))
               if s is not None]
     if factor_cap is None or len(scored) <= window:
-        rows = [(-(s * factor(d)), d, s) for s, d in scored]
-        return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+        return _best_of(scored, factor, window, ids_of)
     scored.sort(key=_TEXT, reverse=True)
+    return _best_first(scored, factor, window, ids_of, factor_cap)
+
+
+def _best_of(scored, factor, window, ids_of):
+    """The best ``window`` (final, text, docnum) of (text, docnum) pairs, every factor taken."""
+    rows = [(-(s * factor(d)), d, s) for s, d in scored]
+    return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+
+
+def _best_first(scored, factor, window, ids_of, factor_cap):
+    """``_best_of`` for pairs in descending text order: stops once no later pair can reach
+    the window (see ``_best_vector``)."""
     rows = []
     finals: list[float] = []  # min-heap of the best ``window`` finals so far
     for s, d in scored:
@@ -735,37 +756,14 @@ def _best_vector(docs, tree, data, weights, factor, window, ids_of, factor_cap=N
 
 
 _TEXT = itemgetter(0)
-#: Documents taken at a time, best text score first, while factors are applied.
+#: Pairs converted from numpy at a time (``_best_first`` seldom needs them all).
 _CHUNK = 256
 
 
-def _best_array(docs, tree, data, weights, factor, window, ids_of, factor_cap):
-    """``_best_vector`` for the trees ``_zero_vector`` takes: text scores for every match at
-    once in numpy, then (with ``factor_cap``) factors best text score first until the rest
-    cannot reach the window, as there. Equal text scores keep the docnum order (a stable
-    sort), as the list sort there does."""
-    vec = _zero_vector(tree, docs, data, weights)
-    matched = vec != 0.0
-    if not matched.all():
-        docs, vec = docs[matched], vec[matched]
-    if factor_cap is None or len(vec) <= window:
-        rows = [(-(s * factor(d)), d, s) for s, d in zip(vec.tolist(), docs.tolist())]
-        return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
-    order = np.argsort(-vec, kind="stable")
-    vec, docs = vec[order], docs[order]
-    rows = []
-    finals: list[float] = []  # min-heap of the best ``window`` finals so far
+def _pairs(vec, docs):
+    """(text, docnum) pairs of two numpy arrays as Python numbers, a chunk at a time."""
     for start in range(0, len(vec), _CHUNK):
-        for s, d in zip(vec[start:start + _CHUNK].tolist(), docs[start:start + _CHUNK].tolist()):
-            if len(finals) == window and s * factor_cap < finals[0]:
-                return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
-            final = s * factor(d)
-            rows.append((-final, d, s))
-            if len(finals) < window:
-                heapq.heappush(finals, final)
-            elif final > finals[0]:
-                heapq.heapreplace(finals, final)
-    return [(-neg, s, d) for neg, d, s in _order(rows, window, ids_of)]
+        yield from zip(vec[start:start + _CHUNK].tolist(), docs[start:start + _CHUNK].tolist())
 
 
 def _best(docs, score, factor, window, ids_of):
