@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import secrets
 import shutil
 import sqlite3
 import tempfile
@@ -48,7 +47,7 @@ def is_empty(url: str, table: str) -> bool:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table(table):
                 return True
-            return conn.scalar(sa.text(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) t")) == 0
+            return conn.scalar(sa.text(f"SELECT 1 FROM {table} LIMIT 1")) is None
     finally:
         engine.dispose()
 
@@ -69,18 +68,7 @@ def clone(url: str, name: str) -> Iterator[str]:
             shutil.copyfile(source, target)
             yield f"sqlite:///{target}"
         return
-    from tests.postgres.scratch import _admin_engine, server_url
+    from tests.postgres.scratch import scratch_database
 
-    template = sa.engine.make_url(url).database
-    copy = f"sd_{name}clone_{secrets.token_hex(3)}"
-    engine = _admin_engine()
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{copy}" TEMPLATE "{template}"'))
-        try:
-            yield server_url().set(database=copy).render_as_string(hide_password=False)
-        finally:
-            with engine.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
+    with scratch_database(f"sd_{name}clone", template=sa.engine.make_url(url).database) as copy:
+        yield copy

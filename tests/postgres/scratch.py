@@ -49,13 +49,15 @@ def unreachable_reason() -> str | None:
 
 
 @contextmanager
-def scratch_database(prefix: str = "sd_scratch") -> Iterator[str]:
-    """Create an empty database, yield its SQLAlchemy URL, drop it (even if connections linger)."""
+def scratch_database(prefix: str = "sd_scratch", template: str | None = None) -> Iterator[str]:
+    """Create an empty database (or a copy of the database ``template``, which must have no
+    other connection), yield its SQLAlchemy URL, drop it (even if connections linger)."""
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     engine = _admin_engine()
     try:
         with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            copy = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
         try:
             yield server_url().set(database=name).render_as_string(hide_password=False)
         finally:
