@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -66,9 +67,25 @@ def clone(url: str, name: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix=f"sd_{name}_") as folder:
             target = Path(folder) / Path(source).name
             shutil.copyfile(source, target)
+            _flush(target)  # else the first checkpoint's fsync writes the whole copy out
             yield f"sqlite:///{target}"
         return
     from tests.postgres.scratch import scratch_database
 
     with scratch_database(f"sd_{name}clone", template=sa.engine.make_url(url).database) as copy:
+        engine = sa.create_engine(copy, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:  # the copy's pages written out before timing
+                conn.exec_driver_sql("CHECKPOINT")
+        finally:
+            engine.dispose()
         yield copy
+
+
+def _flush(path: Path) -> None:
+    """fsync a file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -102,3 +102,15 @@ def test_writers_in_other_processes_queue_too(engine, tmp_path):
         assert waited > 0.5  # began only after the child committed
         assert child.wait(10) == 0
     assert (tmp_path / "lock.db-writer.lock").exists()
+
+
+def test_connections_get_wal_a_large_page_cache_and_mmap(engine):
+    from servicedesk.db import SQLITE_CACHE_KIB, SQLITE_MMAP_BYTES
+
+    with engine.connect() as conn:
+        pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("foreign_keys") == 1
+        assert pragma("cache_size") == -SQLITE_CACHE_KIB  # KiB, not SQLite's 2 MiB default
+        assert pragma("mmap_size") == SQLITE_MMAP_BYTES
