@@ -53,14 +53,23 @@ def _for_dialect(statement: str, dialect: str) -> str:
     return statement.replace(_ADD, _DELTA).replace(_ADD_TAIL, "")
 
 
-def _net(*parts: str) -> str:
+class _Net(str):
+    """A ``_net`` statement's SQL, remembering its parts (for PostgreSQL's statement-level
+    form, ``_statement_trigger``)."""
+
+    parts: tuple[str, ...] = ()
+
+
+def _net(*parts: str) -> _Net:
     """One INSERT ... ON CONFLICT adding, per rollup row, the sum of what the ``parts`` give
     (SELECTs of metric, dim, day, dkey, n). A trigger that moves a row's contribution takes
     out the old one and adds the new one in one statement: what did not change cancels out
     and is not written (fewer statements, and no +1/-1 pairs appended as deltas). Grouped, so
     one statement never touches a rollup row twice (PostgreSQL refuses that)."""
-    return (_ADD + "SELECT metric, dim, day, dkey, sum(n) FROM (" + " UNION ALL ".join(parts)
-            + ") z GROUP BY metric, dim, day, dkey HAVING sum(n) <> 0" + _ADD_TAIL)
+    sql = _Net(_ADD + "SELECT metric, dim, day, dkey, sum(n) FROM (" + " UNION ALL ".join(parts)
+               + ") z GROUP BY metric, dim, day, dkey HAVING sum(n) <> 0" + _ADD_TAIL)
+    sql.parts = parts
+    return sql
 
 
 def _day(expr: str, dialect: str) -> str:
@@ -432,6 +441,8 @@ def create_statements(dialect: str) -> list[str]:
             body = "; ".join(statements)
             out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} "
                        f"BEGIN {body}; END")
+        elif all(isinstance(x, _Net) for x in statements):
+            out.extend(_statement_trigger(name, table, event, when, guard, statements))
         else:
             body = "; ".join(_for_dialect(x, dialect) for x in statements)
             if guard:  # PostgreSQL's WHEN takes no subquery
@@ -443,6 +454,43 @@ def create_statements(dialect: str) -> list[str]:
             out.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} "
                        f"EXECUTE FUNCTION {name}()")
     return out
+
+
+#: Statement-level triggers: the transition tables an event has, and the rows they pair.
+_TRANSITIONS = {
+    "INSERT": ("NEW TABLE AS new_rows", "new_rows nw"),
+    "DELETE": ("OLD TABLE AS old_rows", "old_rows od"),
+    "UPDATE": ("OLD TABLE AS old_rows NEW TABLE AS new_rows",
+               "new_rows nw JOIN old_rows od ON od.id = nw.id"),
+}
+
+
+def _per_row(sql: str) -> str:
+    """A row trigger's SQL over the transition tables' rows (aliases nw and od)."""
+    return sql.replace("NEW.", "nw.").replace("OLD.", "od.")
+
+
+def _statement_trigger(name: str, table: str, event: str, when: str | None,
+                       guard: str | None, statements: list[_Net]) -> list[str]:
+    """PostgreSQL: a trigger made of ``_net`` statements, run once per statement over its
+    transition tables instead of once per row: each statement's parts are evaluated for every
+    changed row (LATERAL) that passes the row trigger's WHEN and guard, and summed into one
+    grouped INSERT. The rows appended to report_count_deltas sum to what the row triggers
+    appended (AFTER ROW triggers run at the statement's end too, so every part reads the same
+    tables), with one statement per batch instead of one per row (the sweep's batches of
+    500 clocks, its escalated tickets, their history events)."""
+    references, rows = _TRANSITIONS[event]
+    conditions = " AND ".join(f"({c})" for c in (when, guard) if c)
+    where = f" WHERE {_per_row(conditions)}" if conditions else ""
+    body = "; ".join(
+        _DELTA + "SELECT z.metric, z.dim, z.day, z.dkey, sum(z.n) FROM " + rows
+        + " CROSS JOIN LATERAL (" + " UNION ALL ".join(_per_row(p) for p in st.parts) + ") z"
+        + where + " GROUP BY z.metric, z.dim, z.day, z.dkey HAVING sum(z.n) <> 0"
+        for st in statements)
+    return [f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$ "
+            f"BEGIN {body}; RETURN NULL; END $$ LANGUAGE plpgsql",
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {references} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"]
 
 
 def drop_statements(dialect: str) -> list[str]:
