@@ -552,6 +552,7 @@ class _DemoDesk:
         self.children: dict[int, list[Ticket]] = {}
         self.overrides = 0
         self.engagements = 0
+        self.rejected: set[int] = set()  # tickets whose vendor request a manager turned down
         #: Creation events still to run: (time, sequence, make(time)); numbers follow time.
         self.pending: list[tuple[datetime, int, Callable[[datetime], object]]] = []
         self.sequence = itertools.count()
@@ -918,8 +919,19 @@ class _DemoDesk:
             self.engagements += 1
 
         def approve(ticket: Ticket, now: datetime) -> None:
-            escalation.approve_engagement(self.s, self.engagement_of[ticket.id], actor=manager,
-                                          now=now, note="Within this month's budget.")
+            engagement = self.engagement_of[ticket.id]
+            try:
+                with self.s.begin_nested():
+                    escalation.approve_engagement(self.s, engagement, actor=manager, now=now,
+                                                  note="Within this month's budget.")
+            except Conflict as refused:  # the month's budget is spent: the manager says no
+                escalation.reject_engagement(self.s, engagement, actor=manager, now=now,
+                                             note=f"Not this month: {refused}")
+                self.rejected.add(ticket.id)
+
+        def approved(step: Callable) -> Callable:
+            """``step`` for a ticket whose vendor work was approved (a no-op otherwise)."""
+            return lambda t, now: None if t.id in self.rejected else step(t, now)
 
         def accept(ticket: Ticket, now: datetime) -> None:
             escalation.acknowledge_engagement(self.s, self.engagement_of[ticket.id],
@@ -936,15 +948,16 @@ class _DemoDesk:
         if until == "requested":
             return steps
         steps += [(rng.uniform(10, 60), approve),
-                  (0.5, self._comment(owner, f"Waiting for {vendor.name}'s engineer."))]
+                  (0.5, approved(self._comment(owner, f"Waiting for {vendor.name}'s engineer.")))]
         # Most engineers accept within the vendor's OLA response target and fix within its
         # fix target (both counted from the approval); some are late.
         accept_after = vendor.ola_response_minutes * rng.uniform(0.3, 1.4)
         if until == "verified" or rng.random() < 0.7:
-            steps.append((accept_after, accept))
+            steps.append((accept_after, approved(accept)))
         if until == "verified":
             fix_after = (vendor.ola_fix_minutes - accept_after) * rng.uniform(0.4, 1.15)
-            steps += [(max(fix_after, 10), fixed), (rng.uniform(10, 60), verify)]
+            steps += [(max(fix_after, 10), approved(fixed)),
+                      (rng.uniform(10, 60), approved(verify))]
         return steps
 
     # --- stories -----------------------------------------------------------------------

@@ -221,7 +221,8 @@ def test_demo_vendor_work_and_critical_faults_at_a_larger_size(db, clock):
     states = Counter(e.state for e in engagements)
     assert states[EngagementState.requested] >= 1
     assert states[EngagementState.verified] >= 1
-    decided = [e for e in engagements if e.state is not EngagementState.requested]
+    decided = [e for e in engagements
+               if e.state not in (EngagementState.requested, EngagementState.rejected)]
     for e in decided:
         assert e.decided_by.role is Role.manager and budget_for(db, e.decided_at.date())
         olas = {c.kind: c for c in db.scalars(sa.select(SLAClock).where(
@@ -242,3 +243,29 @@ def test_demo_vendor_work_and_critical_faults_at_a_larger_size(db, clock):
         Ticket.priority == 1, Ticket.created_at < clock.now() - timedelta(days=2),
         Ticket.status.in_([Status.new, Status.assigned, Status.in_progress]))).all()
     assert stale_p1 == []
+
+
+def test_demo_managers_turn_down_vendor_work_over_the_months_budget(db, clock, monkeypatch):
+    """However the history falls on the calendar (a month only days old, say), the demo never
+    overdraws a budget: a request the month cannot pay for is rejected by the manager, and
+    that ticket's vendor steps (accept, fix, verify) do not happen."""
+    from decimal import Decimal
+
+    from servicedesk.escalation.models import Budget
+    from servicedesk.escalation.services import spent_in
+    from servicedesk.sla.defaults import seed_defaults
+    from servicedesk.sla.models import SLAClock
+
+    monkeypatch.setattr(demo, "MONTHLY_VENDOR_BUDGET", Decimal("600.00"))
+    seed_defaults(db)
+    demo.seed(db, now=clock.now(), tickets=150)
+
+    engagements = db.scalars(sa.select(VendorEngagement)).all()
+    rejected = [e for e in engagements if e.state is EngagementState.rejected]
+    assert rejected and len(rejected) < len(engagements)
+    for e in rejected:
+        assert e.decided_by.role is Role.manager and e.acknowledged_at is None
+        assert e.ticket.status is not Status.pending_vendor
+        assert not db.scalars(sa.select(SLAClock).where(SLAClock.engagement_id == e.id)).all()
+    for budget in db.scalars(sa.select(Budget)):
+        assert spent_in(db, budget) <= budget.amount
