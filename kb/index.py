@@ -34,7 +34,6 @@ import shutil
 import struct
 import threading
 import time
-import traceback
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Mapping

@@ -72,7 +72,7 @@ import unicodedata
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from whoosh import collectors, qparser, scoring
 from whoosh.matching import DisjunctionMaxMatcher, RequireMatcher
@@ -99,7 +99,6 @@ from kb.analyzers import (
 )
 from kb.schema import (
     CONTENT,
-    FIELD_WEIGHTS,
     QUERY_SCHEMA,
     SNIPPET_FIELDS,
     TEXT_FIELDS,

@@ -30,7 +30,7 @@ from servicedesk.errors import Conflict, ValidationError
 from servicedesk.escalation import services as escalation
 from servicedesk.escalation.models import VendorEngagement
 from servicedesk.tickets import services as tickets
-from servicedesk.tickets.models import Channel, EventKind, Status, Ticket
+from servicedesk.tickets.models import Channel, Status, Ticket
 from servicedesk.tickets.priority import priority_for
 
 #: The one password of every demo login (printed in the summary; it is a demo).
@@ -965,7 +965,7 @@ class _DemoDesk:
     def _major_incident(self, created_at: datetime, *, resolved: bool) -> None:
         """A P1 parent with child tickets from everyone it hurts, linked as they arrive."""
         rng = self.rng
-        agent, dispatcher = self.users["agent@demo.test"], self.users["dispatcher@demo.test"]
+        agent = self.users["agent@demo.test"]
         if resolved:
             service = self._service("Approach radar")
             title = "Approach radar: primary picture lost on all approach positions"

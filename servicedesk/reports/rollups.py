@@ -660,17 +660,3 @@ def _values_at(session: Session, kind: str, slices, first: date, end: date
         for j, value in enumerate(sorted(by_part.get(i, []))):
             at[measure][before + offset + j] = value
     return at
-    d = report_durations.c
-    parts = [sa.select(sa.literal(i).label("part"), sub.c.value).select_from(sub)
-             for i, sub in enumerate(
-                 sa.select(d.value).where(d.kind == kind, d.measure == measure,
-                                          d.bucket == bucket, d.day >= first, d.day < end)
-                 .order_by(d.value).limit(limit).offset(offset).subquery(f"s{i}")
-                 for measure, bucket, offset, limit in slices)]
-    rows = session.execute(sa.union_all(*parts) if len(parts) > 1 else parts[0]).all()
-    by_part: dict[int, list[float]] = {}
-    for part, value in rows:
-        by_part.setdefault(part, []).append(value)
-    for i, (measure, _bucket, _offset, _limit) in enumerate(slices):
-        out.setdefault(measure, []).extend(sorted(by_part.get(i, [])))
-    return out
