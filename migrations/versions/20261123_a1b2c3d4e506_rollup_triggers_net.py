@@ -27,15 +27,8 @@ branch_labels = None
 depends_on = None
 
 
-def _recreate():
-    bind = op.get_bind()
-    for statement in rollups.drop_statements(bind.dialect.name):
-        bind.exec_driver_sql(statement)
-    rollups.create_triggers(bind)
-
-
 def upgrade():
-    _recreate()
+    rollups.recreate_triggers(op.get_bind())
 
 
 def downgrade():

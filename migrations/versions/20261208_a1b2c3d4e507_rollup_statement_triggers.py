@@ -25,10 +25,7 @@ depends_on = None
 
 
 def upgrade():
-    bind = op.get_bind()
-    for statement in rollups.drop_statements(bind.dialect.name):
-        bind.exec_driver_sql(statement)
-    rollups.create_triggers(bind)
+    rollups.recreate_triggers(op.get_bind())
 
 
 def downgrade():

@@ -22,6 +22,7 @@ The same statement text serves SQLite and PostgreSQL; only the day of an instant
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Sequence
 
@@ -465,9 +466,12 @@ _TRANSITIONS = {
 }
 
 
+_ROW_ALIAS = re.compile(r"\b(NEW|OLD)\.")
+
+
 def _per_row(sql: str) -> str:
     """A row trigger's SQL over the transition tables' rows (aliases nw and od)."""
-    return sql.replace("NEW.", "nw.").replace("OLD.", "od.")
+    return _ROW_ALIAS.sub(lambda m: "nw." if m.group(1) == "NEW" else "od.", sql)
 
 
 def _statement_trigger(name: str, table: str, event: str, when: str | None,
@@ -506,6 +510,14 @@ def drop_statements(dialect: str) -> list[str]:
 def create_triggers(connection) -> None:
     for statement in create_statements(connection.dialect.name):
         connection.exec_driver_sql(statement)
+
+
+def recreate_triggers(connection) -> None:
+    """Drop the triggers and create them as this module defines them now (migrations that
+    change their definitions)."""
+    for statement in drop_statements(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+    create_triggers(connection)
 
 
 def rebuild(connection) -> int:
